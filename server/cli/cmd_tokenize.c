@@ -1,0 +1,8 @@
+/* Placeholder until the owning library lands; replaced, not extended. */
+#include <stdio.h>
+#include "server/cli/commands.h"
+int vr_cmd_tokenize(int argc, char **argv) {
+    (void)argc; (void)argv;
+    fprintf(stderr, "vireo tokenize: not available in this build yet\n");
+    return 2;
+}
