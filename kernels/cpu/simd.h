@@ -1,0 +1,24 @@
+/* kernels/cpu/simd.h — private to kernels/cpu: the SIMD kernels and the
+ * run-time ISA detection. Each SIMD function is compiled for its ISA with a
+ * target attribute, so the rest of the library stays baseline x86-64 and
+ * runs anywhere; the backend only calls a kernel after checking the CPU. */
+#ifndef VR_KERNELS_CPU_SIMD_H
+#define VR_KERNELS_CPU_SIMD_H
+
+#include "kernels/cpu/cpu_backend.h"
+
+#if (defined(__x86_64__) || defined(_M_X64)) && defined(__GNUC__) && defined(VR_ENABLE_AVX2)
+#define VR_HAVE_X86_SIMD 1
+#endif
+
+#ifdef VR_HAVE_X86_SIMD
+void vr_avx2_matmul_cols(float *y, const float *x, const void *w, vr_dtype wdt, const void *bias,
+                         int M, int N, int K, int n0, int n1);
+void vr_avx2_rmsnorm_rows(float *out, const float *x, const void *w, vr_dtype wdt, int r0, int r1,
+                          int dim, float eps, float weight_offset);
+void vr_avx2_act_mul(float *out, const float *gate_up, int t0, int t1, int inter,
+                     vr_activation act);
+void vr_avx2_attention_unit(const vr_attn_args *a, int s, int kvh, int t0, int t1);
+#endif
+
+#endif
