@@ -182,14 +182,14 @@ def tensor_specs(cfg):
             (p + "self_attn.q_proj.weight", (nh * hd, h), "normal", h, 2.0),
             (p + "self_attn.k_proj.weight", (nkv * hd, h), "normal", h, 2.0),
             (p + "self_attn.v_proj.weight", (nkv * hd, h), "normal", h, 1.0),
-            # Output gains make each layer's contribution comparable to the
-            # embedding in the residual stream, so the next token depends on
-            # context and not just on the current token.
-            (p + "self_attn.o_proj.weight", (h, nh * hd), "normal", nh * hd, 2.0),
+            # Large output gains make each layer outweigh the embedding in the
+            # residual stream: with tied embeddings and small gains, greedy
+            # decoding falls into 2-3 token loops that test little.
+            (p + "self_attn.o_proj.weight", (h, nh * hd), "normal", nh * hd, 6.0),
             (p + "post_attention_layernorm.weight", (h,), "norm", 1, 1.0),
             (p + "mlp.gate_proj.weight", (inter, h), "normal", h, 1.0),
             (p + "mlp.up_proj.weight", (inter, h), "normal", h, 1.0),
-            (p + "mlp.down_proj.weight", (h, inter), "normal", inter, 3.0),
+            (p + "mlp.down_proj.weight", (h, inter), "normal", inter, 6.0),
         ]
         if arch == "Qwen2ForCausalLM" or cfg.get("attention_bias"):
             specs += [(p + "self_attn.%s_proj.bias" % x, (n * hd,), "bias", 1, 0.5)
