@@ -175,7 +175,13 @@ def inv_freq(cfg, head_dim, seq_len=0):
         medium = ~(wavelen < old / hi) & ~(wavelen > old / lo)
         return np.where(medium, smoothed, out), 1.0
     if kind == "yarn":
-        old = rs.get("original_max_position_embeddings") or cfg["max_position_embeddings"]
+        # As transformers 4.51: with original_max_position_embeddings given,
+        # the factor is the ratio of the context lengths.
+        old = rs.get("original_max_position_embeddings")
+        if old:
+            factor = cfg["max_position_embeddings"] / old
+        else:
+            old = cfg["max_position_embeddings"]
 
         def mscale(scale, m=1.0):
             return 1.0 if scale <= 1 else 0.1 * m * math.log(scale) + 1.0
@@ -231,14 +237,16 @@ def _layer(m, i, x, pos, cache, inv, scale):
     T, D = x.shape[0], m.head_dim
     h = _rms(x, w[p + "input_layernorm.weight"], m.eps)
 
-    def proj(name, heads):
-        y = h @ w[p + "self_attn.%s_proj.weight" % name].T
-        b = w.get(p + "self_attn.%s_proj.bias" % name)
-        if b is not None:
-            y = y + b
-        return y.reshape(T, heads, D)
+    def lin(name, y):
+        # Biases where the checkpoint has them: Qwen2 q/k/v, Llama with
+        # attention_bias / mlp_bias.
+        out = y @ w[p + name + ".weight"].T
+        b = w.get(p + name + ".bias")
+        return out if b is None else out + b
 
-    q, k, v = proj("q", m.n_heads), proj("k", m.n_kv), proj("v", m.n_kv)
+    q = lin("self_attn.q_proj", h).reshape(T, m.n_heads, D)
+    k = lin("self_attn.k_proj", h).reshape(T, m.n_kv, D)
+    v = lin("self_attn.v_proj", h).reshape(T, m.n_kv, D)
     if m.qk_norm:
         q = _rms(q, w[p + "self_attn.q_norm.weight"], m.eps)
         k = _rms(k, w[p + "self_attn.k_norm.weight"], m.eps)
@@ -259,11 +267,10 @@ def _layer(m, i, x, pos, cache, inv, scale):
     s = np.exp(s - s.max(axis=-1, keepdims=True))
     s /= s.sum(axis=-1, keepdims=True)
     a = np.einsum("hts,shd->thd", s, vv).reshape(T, m.n_heads * D)
-    x = x + a @ w[p + "self_attn.o_proj.weight"].T
+    x = x + lin("self_attn.o_proj", a)
     h = _rms(x, w[p + "post_attention_layernorm.weight"], m.eps)
-    g = h @ w[p + "mlp.gate_proj.weight"].T
-    u = h @ w[p + "mlp.up_proj.weight"].T
-    return x + (g / (1 + np.exp(-g)) * u) @ w[p + "mlp.down_proj.weight"].T
+    g, u = lin("mlp.gate_proj", h), lin("mlp.up_proj", h)
+    return x + lin("mlp.down_proj", g / (1 + np.exp(-g)) * u)
 
 
 def _check_ids(m, ids):
