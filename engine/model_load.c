@@ -56,7 +56,8 @@ static int load_weight(vr_model *m, const char *name, int64_t d0, int64_t d1, in
     if (!t) {
         if (optional)
             return 0;
-        snprintf(err, errlen, "model weights: tensor '%s' is missing", name);
+        snprintf(err, errlen, "%s: tensor '%s' is missing%s", vr_st_source(m->st), name,
+                 strcmp(name, "lm_head.weight") == 0 ? " (and tie_word_embeddings is false)" : "");
         return -1;
     }
     int nd = d1 < 0 ? 1 : 2;

@@ -24,6 +24,7 @@ typedef struct st_file {
 struct vr_safetensors {
     st_file *files;
     size_t nfiles;
+    char source[64];       /* see vr_st_source */
     vr_st_tensor *tensors; /* sorted by name once loading is complete */
     size_t ntensors, cap;
 };
@@ -296,6 +297,7 @@ int vr_st_open_file(const char *path, vr_safetensors **out, char *err, size_t er
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    snprintf(st->source, sizeof st->source, "%.63s", base_name(path));
     if (open_one(st, path, err, errlen) || finish(st, err, errlen)) {
         vr_st_close(st);
         return -1;
@@ -433,6 +435,7 @@ int vr_st_open_dir(const char *dir, vr_safetensors **out, char *err, size_t errl
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    snprintf(st->source, sizeof st->source, "model.safetensors.index.json");
     if (open_index(st, dir, err, errlen)) {
         vr_st_close(st);
         return -1;
@@ -470,6 +473,8 @@ const vr_st_tensor *vr_st_find(const vr_safetensors *st, const char *name) {
     }
     return NULL;
 }
+
+const char *vr_st_source(const vr_safetensors *st) { return st->source; }
 
 size_t vr_st_count(const vr_safetensors *st) { return st->ntensors; }
 

@@ -42,6 +42,10 @@ int vr_st_open_dir(const char *dir, vr_safetensors **out, char *err, size_t errl
 int vr_st_open_file(const char *path, vr_safetensors **out, char *err, size_t errlen);
 void vr_st_close(vr_safetensors *st);
 
+/* "model.safetensors" or "model.safetensors.index.json" (or the file's name
+ * for vr_st_open_file): where a missing tensor was looked for, for messages. */
+const char *vr_st_source(const vr_safetensors *st);
+
 /* Tensor by exact name; NULL when absent. */
 const vr_st_tensor *vr_st_find(const vr_safetensors *st, const char *name);
 size_t vr_st_count(const vr_safetensors *st);
