@@ -1,0 +1,294 @@
+/* engine/sampler.c — logit processors, truncation and the seeded draw. */
+#include "engine/sampler.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t mix64(uint64_t x) {
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}
+
+uint64_t vr_rng_u64(uint64_t seed, uint64_t stream, uint64_t counter) {
+    uint64_t x = mix64(seed ^ 0x2545f4914f6cdd1dULL);
+    x = mix64(x + (stream + 1) * 0x9e3779b97f4a7c15ULL);
+    x = mix64(x ^ ((counter + 1) * 0xd1b54a32d192ed03ULL));
+    return x;
+}
+
+double vr_rng_uniform(uint64_t seed, uint64_t stream, uint64_t counter) {
+    return (double)(vr_rng_u64(seed, stream, counter) >> 11) * 0x1.0p-53;
+}
+
+int vr_sampler_scratch_init(vr_sampler_scratch *s, int vocab) {
+    memset(s, 0, sizeof *s);
+    s->vocab = vocab;
+    s->probs = malloc((size_t)vocab * sizeof *s->probs);
+    s->idx = malloc((size_t)vocab * sizeof *s->idx);
+    s->count = calloc((size_t)vocab, sizeof *s->count);
+    if (!s->probs || !s->idx || !s->count) {
+        vr_sampler_scratch_free(s);
+        return -1;
+    }
+    return 0;
+}
+
+void vr_sampler_scratch_free(vr_sampler_scratch *s) {
+    free(s->probs);
+    free(s->idx);
+    free(s->count);
+    memset(s, 0, sizeof *s);
+}
+
+int vr_sampler_is_greedy(const vr_sampling_params *p) { return p->temperature < 1e-5f; }
+
+static int has_processors(const vr_sample_ctx *c) {
+    const vr_sampling_params *p = c->p;
+    return p->n_allowed_token_ids > 0 || p->n_logit_bias > 0 ||
+           (p->min_tokens > 0 && c->n_output < p->min_tokens) || p->repetition_penalty != 1.0f ||
+           p->frequency_penalty != 0.0f || p->presence_penalty != 0.0f;
+}
+
+void vr_sampler_apply_logit_processors(const vr_sample_ctx *c, float *logits, int vocab,
+                                       vr_sampler_scratch *s) {
+    const vr_sampling_params *p = c->p;
+    if (!has_processors(c)) return;
+    /* allowed tokens: everything else -inf (count[] marks the allowed set) */
+    if (p->n_allowed_token_ids > 0) {
+        for (int i = 0; i < p->n_allowed_token_ids; i++) s->count[p->allowed_token_ids[i]] = 1;
+        for (int v = 0; v < vocab; v++)
+            if (!s->count[v]) logits[v] = -INFINITY;
+        for (int i = 0; i < p->n_allowed_token_ids; i++) s->count[p->allowed_token_ids[i]] = 0;
+    }
+    /* min_tokens: no way to stop before it */
+    if (p->min_tokens > 0 && c->n_output < p->min_tokens) {
+        if (!p->ignore_eos)
+            for (int i = 0; i < c->n_eos; i++) logits[c->eos_ids[i]] = -INFINITY;
+        for (int i = 0; i < p->n_stop_token_ids; i++) logits[p->stop_token_ids[i]] = -INFINITY;
+    }
+    for (int i = 0; i < p->n_logit_bias; i++) logits[p->logit_bias_ids[i]] += p->logit_bias_vals[i];
+
+    /* repetition penalty over prompt + output, once per distinct token */
+    if (p->repetition_penalty != 1.0f) {
+        float rp = p->repetition_penalty;
+        for (int pass = 0; pass < 2; pass++) {
+            const int32_t *t = pass ? c->output : c->prompt;
+            int n = pass ? c->n_output : c->n_prompt;
+            for (int i = 0; i < n; i++) {
+                int32_t v = t[i];
+                if (s->count[v]) continue;
+                s->count[v] = 1;
+                logits[v] = logits[v] > 0 ? logits[v] / rp : logits[v] * rp;
+            }
+        }
+        for (int pass = 0; pass < 2; pass++) {
+            const int32_t *t = pass ? c->output : c->prompt;
+            int n = pass ? c->n_output : c->n_prompt;
+            for (int i = 0; i < n; i++) s->count[t[i]] = 0;
+        }
+    }
+    /* frequency / presence over the output only */
+    if (p->frequency_penalty != 0.0f || p->presence_penalty != 0.0f) {
+        for (int i = 0; i < c->n_output; i++) s->count[c->output[i]]++;
+        for (int i = 0; i < c->n_output; i++) {
+            int32_t v = c->output[i];
+            uint32_t k = s->count[v];
+            if (!k) continue; /* already applied */
+            logits[v] -= p->frequency_penalty * (float)k + p->presence_penalty;
+            s->count[v] = 0;
+        }
+    }
+}
+
+static int32_t argmax(const float *x, int n) {
+    int32_t best = 0;
+    for (int i = 1; i < n; i++)
+        if (x[i] > x[best]) best = i;
+    return best;
+}
+
+/* (prob desc, id asc) ordering for truncation */
+static int better(const float *pr, int32_t a, int32_t b) {
+    return pr[a] > pr[b] || (pr[a] == pr[b] && a < b);
+}
+
+/* Partially order idx[0..n) so that its first k entries are the best k
+ * (quickselect with a median-of-three pivot). */
+static void select_top(const float *pr, int32_t *idx, int n, int k) {
+    int lo = 0, hi = n - 1;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        int32_t a = idx[lo], b = idx[mid], c = idx[hi], piv;
+        if (better(pr, a, b)) { if (better(pr, b, c)) piv = b; else piv = better(pr, a, c) ? c : a; }
+        else { if (better(pr, a, c)) piv = a; else piv = better(pr, b, c) ? c : b; }
+        int i = lo, j = hi;
+        while (i <= j) {
+            while (better(pr, idx[i], piv)) i++;
+            while (better(pr, piv, idx[j])) j--;
+            if (i <= j) {
+                int32_t t = idx[i]; idx[i] = idx[j]; idx[j] = t;
+                i++; j--;
+            }
+        }
+        if (k - 1 <= j) hi = j;
+        else if (k - 1 >= i) lo = i;
+        else break;
+    }
+}
+
+typedef struct { float p; int32_t id; } prob_id;
+static int cmp_prob_id(const void *x, const void *y) {
+    const prob_id *a = x, *b = y;
+    if (a->p != b->p) return a->p > b->p ? -1 : 1;
+    return (a->id > b->id) - (a->id < b->id);
+}
+
+static void sort_best(const float *pr, int32_t *idx, int n) {
+    prob_id *tmp = malloc((size_t)n * sizeof *tmp);
+    if (!tmp) { /* fall back to an insertion sort: slow but correct */
+        for (int i = 1; i < n; i++) {
+            int32_t v = idx[i];
+            int j = i - 1;
+            while (j >= 0 && better(pr, v, idx[j])) { idx[j + 1] = idx[j]; j--; }
+            idx[j + 1] = v;
+        }
+        return;
+    }
+    for (int i = 0; i < n; i++) tmp[i] = (prob_id){pr[idx[i]], idx[i]};
+    qsort(tmp, (size_t)n, sizeof *tmp, cmp_prob_id);
+    for (int i = 0; i < n; i++) idx[i] = tmp[i].id;
+    free(tmp);
+}
+
+/* Softmax of logits/temperature then min_p, top_k, top_p; probs[] ends
+ * normalized with zeros for removed tokens. */
+static void truncated_distribution(const vr_sampling_params *p, const float *logits, int vocab,
+                                   vr_sampler_scratch *s, float *probs) {
+    float inv_t = 1.0f / p->temperature;
+    float mx = -INFINITY;
+    for (int v = 0; v < vocab; v++)
+        if (logits[v] > mx) mx = logits[v];
+    double sum = 0;
+    for (int v = 0; v < vocab; v++) {
+        float e = logits[v] == -INFINITY ? 0.0f : expf((logits[v] - mx) * inv_t);
+        probs[v] = e;
+        sum += e;
+    }
+    float inv = (float)(1.0 / sum);
+    float pmax = 0;
+    for (int v = 0; v < vocab; v++) {
+        probs[v] *= inv;
+        if (probs[v] > pmax) pmax = probs[v];
+    }
+    if (p->min_p > 0.0f) {
+        float thr = p->min_p * pmax;
+        for (int v = 0; v < vocab; v++)
+            if (probs[v] < thr) probs[v] = 0.0f;
+    }
+    int k = p->top_k > 0 && p->top_k < vocab ? p->top_k : 0;
+    int use_top_p = p->top_p < 1.0f;
+    if (k || use_top_p) {
+        int m = 0;
+        for (int v = 0; v < vocab; v++)
+            if (probs[v] > 0.0f) s->idx[m++] = v;
+        if (k && k < m) {
+            select_top(probs, s->idx, m, k);
+            /* keep ties with the k-th value, as a "logits < kth value" mask does */
+            float kth = probs[s->idx[0]];
+            for (int i = 1; i < k; i++)
+                if (probs[s->idx[i]] < kth) kth = probs[s->idx[i]];
+            int keep = k;
+            for (int i = k; i < m; i++) {
+                if (probs[s->idx[i]] >= kth) s->idx[keep++] = s->idx[i];
+                else probs[s->idx[i]] = 0.0f;
+            }
+            m = keep;
+        }
+        if (use_top_p && m > 1) {
+            double tot = 0;
+            for (int i = 0; i < m; i++) tot += probs[s->idx[i]];
+            double target = (double)p->top_p * tot;
+            /* only the head of the order matters: grow it until it covers top_p */
+            int h = m < 64 ? m : 64;
+            for (;;) {
+                if (h < m) select_top(probs, s->idx, m, h);
+                sort_best(probs, s->idx, h);
+                double cum = 0;
+                int cut = -1;
+                for (int i = 0; i < h; i++) {
+                    cum += probs[s->idx[i]];
+                    if (cum >= target) { cut = i + 1; break; }
+                }
+                if (cut < 0 && h < m) { h = h * 8 < m ? h * 8 : m; continue; }
+                if (cut < 0) cut = m; /* rounding: keep everything */
+                for (int i = cut; i < m; i++) probs[s->idx[i]] = 0.0f;
+                break;
+            }
+        }
+        double tot = 0;
+        for (int v = 0; v < vocab; v++) tot += probs[v];
+        float r = (float)(1.0 / tot);
+        for (int v = 0; v < vocab; v++) probs[v] *= r;
+    }
+}
+
+void vr_sampler_distribution(const vr_sample_ctx *c, float *logits, int vocab,
+                             vr_sampler_scratch *s, float *probs) {
+    vr_sampler_apply_logit_processors(c, logits, vocab, s);
+    if (vr_sampler_is_greedy(c->p)) {
+        memset(probs, 0, (size_t)vocab * sizeof *probs);
+        probs[argmax(logits, vocab)] = 1.0f;
+        return;
+    }
+    truncated_distribution(c->p, logits, vocab, s, probs);
+}
+
+int32_t vr_sampler_sample(const vr_sample_ctx *c, float *logits, int vocab, vr_sampler_scratch *s) {
+    vr_sampler_apply_logit_processors(c, logits, vocab, s);
+    if (vr_sampler_is_greedy(c->p)) return argmax(logits, vocab);
+    truncated_distribution(c->p, logits, vocab, s, s->probs);
+    double u = vr_rng_uniform(c->seed, (uint64_t)c->seq_index, (uint64_t)c->n_output);
+    /* inverse CDF in id order; the last token with mass catches rounding */
+    double cum = 0;
+    int32_t last = -1;
+    for (int v = 0; v < vocab; v++) {
+        if (s->probs[v] <= 0.0f) continue;
+        cum += s->probs[v];
+        last = v;
+        if (u < cum) return v;
+    }
+    return last >= 0 ? last : argmax(logits, vocab);
+}
+
+void vr_sampler_logprobs(const float *logits, int vocab, int32_t token, int k, float *token_lp,
+                         int32_t *top_ids, float *top_lps) {
+    float mx = -INFINITY;
+    for (int v = 0; v < vocab; v++)
+        if (logits[v] > mx) mx = logits[v];
+    double sum = 0;
+    for (int v = 0; v < vocab; v++) sum += exp((double)logits[v] - mx);
+    float lse = mx + (float)log(sum);
+    if (token_lp) *token_lp = token >= 0 ? logits[token] - lse : NAN;
+    if (k <= 0) return;
+    if (k > vocab) k = vocab;
+    /* insertion into a small sorted array: k is at most a few dozen */
+    int m = 0;
+    for (int v = 0; v < vocab; v++) {
+        float x = logits[v];
+        if (m == k && !(x > top_lps[m - 1])) continue;
+        int j = m < k ? m++ : k - 1;
+        while (j > 0 && x > top_lps[j - 1]) {
+            top_lps[j] = top_lps[j - 1];
+            top_ids[j] = top_ids[j - 1];
+            j--;
+        }
+        top_lps[j] = x;
+        top_ids[j] = v;
+    }
+    for (int i = 0; i < m; i++) top_lps[i] -= lse;
+}
