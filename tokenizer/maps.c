@@ -1,0 +1,133 @@
+/* tokenizer/maps.c — open-addressing hash maps: string -> id (vocab) and
+ * (id, id) -> (rank, merged id) (BPE merges). Keys of the string map are
+ * borrowed, not copied: they live in the tokenizer's token arena. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static size_t table_size(size_t expected) {
+    size_t n = 16;
+    while (n < expected * 2 + 16) n *= 2;
+    return n;
+}
+
+int vr_strmap_init(vr_strmap *m, size_t expected) {
+    size_t n = table_size(expected);
+    m->slots = calloc(n, sizeof *m->slots);
+    if (!m->slots) return -1;
+    m->mask = n - 1;
+    m->count = 0;
+    return 0;
+}
+
+static int strmap_grow(vr_strmap *m) {
+    size_t n = (m->mask + 1) * 2;
+    vr_strslot *s = calloc(n, sizeof *s);
+    if (!s) return -1;
+    for (size_t i = 0; i <= m->mask; i++) {
+        if (!m->slots[i].key) continue;
+        size_t j = m->slots[i].hash & (n - 1);
+        while (s[j].key) j = (j + 1) & (n - 1);
+        s[j] = m->slots[i];
+    }
+    free(m->slots);
+    m->slots = s;
+    m->mask = n - 1;
+    return 0;
+}
+
+int vr_strmap_put(vr_strmap *m, const char *key, size_t len, int32_t val) {
+    if ((m->count + 1) * 2 > m->mask + 1 && strmap_grow(m)) return -1;
+    uint64_t h = vr_hash_bytes(key, len);
+    size_t i = h & m->mask;
+    while (m->slots[i].key) {
+        vr_strslot *s = &m->slots[i];
+        if (s->hash == h && s->len == len && !memcmp(s->key, key, len)) return 1;
+        i = (i + 1) & m->mask;
+    }
+    m->slots[i] = (vr_strslot){key, (uint32_t)len, val, h};
+    m->count++;
+    return 0;
+}
+
+int32_t vr_strmap_get(const vr_strmap *m, const char *key, size_t len) {
+    if (!m->slots) return -1;
+    uint64_t h = vr_hash_bytes(key, len);
+    size_t i = h & m->mask;
+    while (m->slots[i].key) {
+        const vr_strslot *s = &m->slots[i];
+        if (s->hash == h && s->len == len && !memcmp(s->key, key, len)) return s->val;
+        i = (i + 1) & m->mask;
+    }
+    return -1;
+}
+
+void vr_strmap_free(vr_strmap *m) {
+    free(m->slots);
+    m->slots = NULL;
+}
+
+/* Pair keys are (a+1)<<32 | (b+1) so that 0 marks an empty slot. */
+static uint64_t pair_key(int32_t a, int32_t b) { return ((uint64_t)(uint32_t)(a + 1) << 32) | (uint32_t)(b + 1); }
+static size_t pair_hash(uint64_t k) {
+    k ^= k >> 33;
+    k *= 0xFF51AFD7ED558CCDull;
+    k ^= k >> 33;
+    return (size_t)k;
+}
+
+int vr_pairmap_init(vr_pairmap *m, size_t expected) {
+    size_t n = table_size(expected);
+    m->slots = calloc(n, sizeof *m->slots);
+    if (!m->slots) return -1;
+    m->mask = n - 1;
+    m->count = 0;
+    return 0;
+}
+
+int vr_pairmap_put(vr_pairmap *m, int32_t a, int32_t b, int32_t rank, int32_t id) {
+    if ((m->count + 1) * 2 > m->mask + 1) {
+        size_t n = (m->mask + 1) * 2;
+        vr_pairslot *s = calloc(n, sizeof *s);
+        if (!s) return -1;
+        for (size_t i = 0; i <= m->mask; i++) {
+            if (!m->slots[i].key) continue;
+            size_t j = pair_hash(m->slots[i].key) & (n - 1);
+            while (s[j].key) j = (j + 1) & (n - 1);
+            s[j] = m->slots[i];
+        }
+        free(m->slots);
+        m->slots = s;
+        m->mask = n - 1;
+    }
+    uint64_t k = pair_key(a, b);
+    size_t i = pair_hash(k) & m->mask;
+    while (m->slots[i].key) {
+        if (m->slots[i].key == k) { /* a later duplicate wins, as in HF's HashMap collect */
+            m->slots[i].rank = rank;
+            m->slots[i].id = id;
+            return 1;
+        }
+        i = (i + 1) & m->mask;
+    }
+    m->slots[i] = (vr_pairslot){k, rank, id};
+    m->count++;
+    return 0;
+}
+
+const vr_pairslot *vr_pairmap_get(const vr_pairmap *m, int32_t a, int32_t b) {
+    if (!m->slots) return NULL;
+    uint64_t k = pair_key(a, b);
+    size_t i = pair_hash(k) & m->mask;
+    while (m->slots[i].key) {
+        if (m->slots[i].key == k) return &m->slots[i];
+        i = (i + 1) & m->mask;
+    }
+    return NULL;
+}
+
+void vr_pairmap_free(vr_pairmap *m) {
+    free(m->slots);
+    m->slots = NULL;
+}
