@@ -39,7 +39,7 @@ import numpy as np
 
 # Bump when the bytes a preset produces change: --all-tiny regenerates
 # folders written by another version.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 # Rows of the embedding / lm_head past the tokenizer's last id exist only
 # because real configs round the vocab up; they are zero (as good as unused
@@ -173,7 +173,11 @@ def tensor_specs(cfg):
     hd = cfg.get("head_dim") or h // nh
     inter = cfg["intermediate_size"]
     arch = cfg["architectures"][0]
-    specs = [("model.embed_tokens.weight", (cfg["vocab_size"], h), "embed", 1, 1.0)]
+    # Logits are final-norm output (rms ~1) times embedding rows: std
+    # sqrt(h) * embed_std. Keep them near std 8 whatever the width, so wide
+    # models are not one-hot (std 1 at h = 64).
+    embed_std = min(1.0, 8.0 / np.sqrt(h))
+    specs = [("model.embed_tokens.weight", (cfg["vocab_size"], h), "embed", 1, embed_std)]
     for i in range(cfg["num_hidden_layers"]):
         p = "model.layers.%d." % i
         specs += [
@@ -199,7 +203,7 @@ def tensor_specs(cfg):
                       (p + "self_attn.k_norm.weight", (hd,), "norm", 1, 1.0)]
     specs.append(("model.norm.weight", (h,), "norm", 1, 1.0))
     if not cfg.get("tie_word_embeddings"):
-        specs.append(("lm_head.weight", (cfg["vocab_size"], h), "embed", 1, 1.0))
+        specs.append(("lm_head.weight", (cfg["vocab_size"], h), "embed", 1, embed_std))
     return sorted(specs)
 
 
