@@ -778,15 +778,52 @@ static int push_pair(char ***keys, char ***vals, size_t *n, const char *k, size_
     return 0;
 }
 
+/* Copies json into a padded buffer, turning integers too big for 64 bits
+ * into decimals ("1e30"-sized model_max_length values are common in
+ * tokenizer_config.json, and simdjson 3.0 refuses them as integers). */
+static char *copy_widening_big_ints(const char *json, size_t len, size_t *out_len) {
+    size_t pad = vr_json_padding(), extra = 0;
+    for (size_t i = 0; i < len; i++) extra += json[i] >= '0' && json[i] <= '9';
+    char *buf = malloc(len + extra / 19 * 2 + 2 + pad);
+    if (!buf) return NULL;
+    size_t k = 0;
+    int in_str = 0;
+    for (size_t i = 0; i < len;) {
+        char ch = json[i];
+        if (in_str) {
+            buf[k++] = ch;
+            i++;
+            if (ch == '\\' && i < len) buf[k++] = json[i++];
+            else if (ch == '"') in_str = 0;
+            continue;
+        }
+        if (ch == '"') in_str = 1;
+        if (ch >= '0' && ch <= '9') {
+            size_t j = i;
+            while (j < len && json[j] >= '0' && json[j] <= '9') j++;
+            memcpy(buf + k, json + i, j - i);
+            k += j - i;
+            if (j - i > 18 && (j >= len || (json[j] != '.' && json[j] != 'e' && json[j] != 'E'))) {
+                buf[k++] = '.';
+                buf[k++] = '0';
+            }
+            i = j;
+            continue;
+        }
+        buf[k++] = ch;
+        i++;
+    }
+    memset(buf + k, 0, pad);
+    *out_len = k;
+    return buf;
+}
+
 int vr_load_config_json(vr_tokenizer *t, const char *json, size_t len, char *err, size_t errlen) {
-    size_t pad = vr_json_padding();
-    char *buf = malloc(len + pad);
+    char *buf = copy_widening_big_ints(json, len, &len);
     if (!buf) {
         vr_set_err(err, errlen, "out of memory");
         return -1;
     }
-    memcpy(buf, json, len);
-    memset(buf + len, 0, pad);
     char e[200];
     vr_json_doc *doc = vr_json_parse(buf, len, e, sizeof e);
     int rc = -1;
