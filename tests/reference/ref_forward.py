@@ -32,9 +32,15 @@ API (import with sys.path pointing at tests/reference/):
   greedy(m, ids, n)            # list of n ids, argmax at each step (KV cache)
   read_safetensors(path)       # {name: np.ndarray float64} of one file
 
+Everything, RoPE angles included, is float64 (transformers computes
+inv_freq and the angles in float32: about 1e-5 rad apart at position 300).
 Positions are 0..len(ids)-1. Weights are decoded to float64 (bf16 from its
 uint16 bits, little-endian), so a bf16 model's reference is the exact bf16
 weights computed in float64.
+
+Speed (tiny fixtures, 2 cores): hidden() of 300 tokens ~0.15 s, greedy 32
+steps ~0.4 s; full logits of 300 tokens ~3 s because the vocab projection
+(300 x 64 x 151936) runs on Debian's reference BLAS; pass rows= for less.
 
 CLI:
   ref_forward.py MODEL_DIR --ids 1,2,3 [--greedy N] [--out FILE.npy]
