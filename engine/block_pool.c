@@ -14,7 +14,7 @@ static uint64_t mix64(uint64_t x) {
     return x;
 }
 
-uint64_t vr_hash_bytes(const void *data, size_t n) {
+uint64_t vr_block_hash_bytes(const void *data, size_t n) {
     const unsigned char *b = data;
     uint64_t h = 0x6a09e667f3bcc908ULL ^ (uint64_t)n;
     for (size_t i = 0; i < n; i++) h = mix64(h ^ b[i]) + 0x9e3779b97f4a7c15ULL;

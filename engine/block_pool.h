@@ -42,7 +42,7 @@ void vr_block_pool_free(vr_block_pool *p);
 uint64_t vr_block_hash(uint64_t parent, const int32_t *tokens, int n, uint64_t extra);
 /* Root of a chain: depends only on the extra key. */
 uint64_t vr_block_hash_root(uint64_t extra);
-uint64_t vr_hash_bytes(const void *data, size_t n);
+uint64_t vr_block_hash_bytes(const void *data, size_t n);
 
 /* Take n blocks from the head of the free queue (evicting their cache
  * entries) with reference count 1. Returns 0, or -1 (nothing taken) when

@@ -150,7 +150,7 @@ static int admit(vr_engine *e, vr_request *r) {
     q->seq_index = 0;
     q->arrival = e->admitted++;
     q->priority = r->priority;
-    q->extra_key = r->cache_salt ? vr_hash_bytes(r->cache_salt, strlen(r->cache_salt)) : 0;
+    q->extra_key = r->cache_salt ? vr_block_hash_bytes(r->cache_salt, strlen(r->cache_salt)) : 0;
     if (r->kind == VR_REQ_EMBED) {
         q->allow_prefix_hits = 0;
         q->allow_register = 0; /* computed by a separate forward in the same step */
