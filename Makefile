@@ -10,7 +10,7 @@ PORT       ?= 8000
 
 APT_PACKAGES = build-essential cmake ninja-build pkg-config git \
   libuv1-dev libsimdjson-dev libdnnl-dev libpcre2-dev libutf8proc-dev node-llhttp \
-  python3 python3-numpy python3-jinja2 curl
+  python3 python3-numpy python3-jinja2 libopenblas0-pthread curl
 
 .PHONY: all deps build run test test-unit test-asan bench clean demo-model
 
