@@ -24,7 +24,7 @@ void vr_call_reset(vr_parser *p) {
   p->args_sent = 0;
   p->name_state = p->args_state = 0;
   p->key_id = KEY_OTHER;
-  p->started = p->ended = 0;
+  p->started = p->ended = p->suppressed = 0;
 }
 
 static int name_allowed(const vr_parser *p, const char *name) {
@@ -42,11 +42,10 @@ int vr_call_set_name(vr_parser *p, const char *s, size_t n) {
   while (n && vr_is_ws((unsigned char)s[0])) { s++; n--; }
   while (n && vr_is_ws((unsigned char)s[n - 1])) n--;
   if (n == 0 || n > VR_NAME_MAX || memchr(s, '\0', n)) return -1;
-  vr_pbuf tmp = {0};
-  if (vr_pbuf_append(&tmp, s, n)) { vr_oom(p); return -1; }
+  char copy[VR_NAME_MAX + 1]; /* s may point into p->name itself */
+  memcpy(copy, s, n);
   vr_pbuf_clear(&p->name);
-  if (vr_pbuf_append(&p->name, tmp.p, n)) { vr_pbuf_free(&tmp); vr_oom(p); return -1; }
-  vr_pbuf_free(&tmp);
+  if (vr_pbuf_append(&p->name, copy, n)) { vr_oom(p); return -1; }
   if (!name_allowed(p, p->name.p)) {
     p->warnings |= VR_WARN_UNKNOWN_TOOL;
     return -1;
@@ -162,7 +161,7 @@ static void make_id(vr_parser *p, int index, char *out, size_t cap) {
 }
 
 void vr_call_flush_args(vr_parser *p, int all) {
-  if (!p->started || p->ended || p->args_sent >= p->args.len) return;
+  if (!p->started || p->ended || p->suppressed || p->args_sent >= p->args.len) return;
   const char *s = p->args.p + p->args_sent;
   size_t n = p->args.len - p->args_sent;
   if (!all) n = vr_utf8_complete_len(s, n);
@@ -174,6 +173,11 @@ void vr_call_flush_args(vr_parser *p, int all) {
 
 void vr_call_progress(vr_parser *p) {
   if (p->failed) return;
+  if (!p->started && p->name_state == 2 && p->args_state >= 1 && p->max_calls &&
+      p->calls_done >= p->max_calls) {
+    vr_pbuf_clear(&p->gate_ws);
+    p->started = p->suppressed = 1; /* parse it to its end, send nothing */
+  }
   if (!p->started && p->name_state == 2 && p->args_state >= 1) {
     char id[VR_TOOL_ID_MAX];
     make_id(p, p->next_index, id, sizeof id);
@@ -181,6 +185,13 @@ void vr_call_progress(vr_parser *p) {
     p->started = 1;
     vr_event ev = {.kind = VR_EV_TOOL_START, .index = p->next_index, .id = id, .name = p->name.p};
     p->fn(p->user, &ev);
+  }
+  if (p->suppressed && !p->ended && p->args_state == 2) {
+    p->ended = 1;
+    p->block_used = 1;
+    p->warnings |= VR_WARN_EXTRA_CALL;
+    vr_gate_call_ended(p);
+    return;
   }
   if (p->started && !p->ended && p->args_state == 2) {
     vr_call_flush_args(p, 1);
@@ -196,14 +207,14 @@ void vr_call_progress(vr_parser *p) {
 
 void vr_call_malformed(vr_parser *p) {
   p->warnings |= VR_WARN_MALFORMED_CALL;
-  if (p->started && !p->ended) {
+  if (p->started && !p->ended && !p->suppressed) {
     vr_event ev = {.kind = VR_EV_TOOL_END, .index = p->next_index, .aborted = 1};
     p->warnings |= VR_WARN_ABORTED_CALL;
     p->ended = 1;
     p->next_index++;
     p->fn(p->user, &ev);
   }
-  p->started = p->ended = 0;
+  p->started = p->ended = p->suppressed = 0;
   p->block_used = 1;
   if (p->skip_marker[0]) {
     p->tstate = T_SKIP;

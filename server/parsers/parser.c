@@ -77,6 +77,7 @@ vr_parser *vr_parser_create(const vr_parser_opts *opts, vr_event_fn fn, void *us
   p->rkind = rk;
   p->unclosed_as_content = opts->unclosed_think_as_content;
   p->id_fn = opts->id_fn;
+  p->max_calls = opts->max_calls > 0 ? opts->max_calls : 0;
   p->id_user = opts->id_user;
   p->id_seed = opts->id_seed;
   for (size_t i = 0; i < opts->n_tool_names; i++) {

@@ -57,6 +57,7 @@ struct vr_parser {
   vr_pbuf named_function;
   vr_tool_id_fn id_fn;
   void *id_user;
+  int max_calls;
   unsigned long long id_seed;
 
   /* reasoning stage */
@@ -94,6 +95,7 @@ struct vr_parser {
   int args_state;           /* 0 none, 1 reading, 2 done */
   int key_id;               /* key whose value comes next */
   int started, ended;
+  int suppressed;           /* beyond max_calls: parsed, never sent */
   int next_index;
   int calls_done;
 };

@@ -83,6 +83,9 @@ typedef struct {
    * (it stays content). NULL = accept any name. */
   const char *const *tool_names;
   size_t n_tool_names;
+  /* 0: no limit. 1 for parallel_tool_calls:false: calls after the first
+   * max_calls are dropped (neither calls nor content). */
+  int max_calls;
   vr_tool_id_fn id_fn;          /* NULL: deterministic ids from id_seed */
   void *id_user;
   unsigned long long id_seed;
@@ -94,6 +97,7 @@ typedef struct {
 #define VR_WARN_IGNORED_TEXT   0x4u /* junk inside a call's wrapper was dropped */
 #define VR_WARN_UNKNOWN_TOOL   0x8u /* a call named a function not in tool_names */
 #define VR_WARN_UNCLOSED_THINK 0x10u /* output ended inside a think block */
+#define VR_WARN_EXTRA_CALL     0x20u /* a call beyond max_calls was dropped */
 
 typedef struct vr_parser vr_parser;
 

@@ -89,8 +89,7 @@ void vr_region_begin(vr_parser *p, const char *marker) {
 }
 
 void vr_emit_raw_as_content(vr_parser *p) {
-  vr_pbuf r = p->raw; /* content_out may not touch raw, but keep it simple */
-  vr_content_out(p, r.p, r.len);
+  vr_content_out(p, p->raw.p, p->raw.len);
   vr_pbuf_clear(&p->raw);
 }
 

@@ -77,6 +77,13 @@ const fixture vr_test_fixtures[] = {
    .text = "<tool_call>{\"name\": \"rm_rf\", \"arguments\": {}}</tool_call>",
    .content = "<tool_call>{\"name\": \"rm_rf\", \"arguments\": {}}</tool_call>",
    .warnings = W_MAL | VR_WARN_UNKNOWN_TOOL, .markers_in_content = 1},
+  {.id = "hermes_one_call_allowed", .tool_parser = "hermes", .max_calls = 1,
+   .text = "A\n<tool_call>{\"name\": \"a\", \"arguments\": {}}</tool_call>\n<tool_call>{\"name\": \"b\", "
+           "\"arguments\": {\"x\": 1}}</tool_call>\n<tool_call>{\"name\": \"c\", \"arguments\": {}}</tool_call>\n",
+   .content = "A\n", .calls = {{"a", "{}"}}, .warnings = VR_WARN_EXTRA_CALL},
+  {.id = "llama_one_call_allowed", .tool_parser = "llama3_json", .max_calls = 1,
+   .text = "{\"name\": \"a\", \"parameters\": {}}; {\"name\": \"b\", \"parameters\": {}} and then",
+   .content = " and then", .calls = {{"a", "{}"}}, .warnings = VR_WARN_EXTRA_CALL},
   {.id = "hermes_whitespace_only", .tool_parser = "hermes", .text = "  \n", .content = "  \n"},
   {.id = "hermes_partial_marker_at_end", .tool_parser = "hermes",
    .text = "a <b> and <tool_cal", .content = "a <b> and <tool_cal"},

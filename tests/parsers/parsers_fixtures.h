@@ -20,6 +20,7 @@ typedef struct {
   vr_tool_choice tool_choice;
   const char *named_function;
   const char *allowed_tool; /* a one-name allow-list, or NULL */
+  int max_calls;
   const char *text;
   const char *content;      /* expected; NULL = none */
   const char *reasoning;    /* expected; NULL = none */

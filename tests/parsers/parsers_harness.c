@@ -88,6 +88,7 @@ void harness_fixture_opts(const fixture *f, vr_parser_opts *o, const char **allo
   o->unclosed_think_as_content = f->unclosed_as_content;
   o->tool_choice = f->tool_choice;
   o->named_function = f->named_function;
+  o->max_calls = f->max_calls;
   o->id_fn = test_ids;
   if (f->allowed_tool) {
     *allow = f->allowed_tool;
