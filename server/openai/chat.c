@@ -1,0 +1,71 @@
+/* server/openai/chat.c — POST /v1/chat/completions: validate, render the
+ * chat template, tokenize (prep.c), then hand over to gen.c. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/openai/openai.h"
+
+/* tool_choice: "none" always works; "auto" (the default when tools are
+ * given) needs a tool-call parser like vLLM; forced choices need one too. */
+static int check_tool_choice(vr_server *s, const vr_json *body, vr_field_err *e) {
+    const vr_json *tools = vr_jget(body, "tools");
+    int has_tools = tools && tools->type == VR_JSON_ARRAY && tools->u.arr.n > 0;
+    const vr_json *tc = vr_jget(body, "tool_choice");
+    const char *choice = has_tools ? "auto" : "none";
+    if (tc && tc->type == VR_JSON_STRING) choice = tc->u.str.s;
+    else if (tc && tc->type == VR_JSON_OBJECT) choice = "named";
+    else if (tc && tc->type != VR_JSON_NULL)
+        return vr_field_fail(e, "tool_choice", "tool_choice must be a string or an object");
+    if (!strcmp(choice, "none")) return 0;
+    if (!strcmp(choice, "auto")) {
+        if (!s->opt.enable_auto_tool_choice || !s->opt.tool_call_parser)
+            return vr_field_fail(e, "tool_choice",
+                                 "\"auto\" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set");
+        return vr_field_fail(e, "tool_choice", "tool calling is not available in this build");
+    }
+    if (!strcmp(choice, "required") || !strcmp(choice, "named"))
+        return vr_field_fail(e, "tool_choice", "tool_choice \"%s\" is not supported by this server", choice);
+    return vr_field_fail(e, "tool_choice", "tool_choice must be \"none\", \"auto\", \"required\" or a named function");
+}
+
+void vr_route_chat(vr_server *s, vr_http_conn *c, const vr_http_req *r) {
+    if (vr_need_engine(s, c, 1)) return;
+    vr_json_doc *doc = vr_parse_body(c, r);
+    if (!doc) return;
+    const vr_json *body = vr_jdoc_root(doc);
+    vr_field_err e = {0};
+    vr_req_params p;
+    memset(&p, 0, sizeof p);
+    vr_sbuf ctx = {0};
+    vr_prep *prep = NULL;
+    if (vr_check_model(s, c, body)) goto out;
+    if (vr_parse_params(s, body, VR_API_CHAT, &p, &e)) goto bad;
+    if (check_tool_choice(s, body, &e)) goto bad;
+    prep = vr_prep_new(s);
+    if (!prep) {
+        vr_send_error(c, 500, NULL, "out of memory");
+        goto out;
+    }
+    if (vr_chat_context(s, body, &ctx, &prep->continue_final, &prep->final_content, &e)) goto bad;
+    prep->ctx_len = ctx.len;
+    prep->ctx = vr_sb_take(&ctx);
+    prep->add_special = p.add_special_tokens;
+    const vr_json *model = vr_jget(body, "model");
+    vr_gen *g = vr_gen_new(s, c, VR_API_CHAT, &p, model && model->type == VR_JSON_STRING ? model->u.str.s : s->model_names[0]);
+    if (!g) {
+        vr_send_error(c, 500, NULL, "out of memory");
+        goto out;
+    }
+    vr_gen_keep_doc(g, doc);
+    prep->ud = g;
+    prep->done = vr_gen_prepared;
+    vr_prep_start(prep);
+    return;
+bad:
+    vr_send_error(c, 400, e.param, "%s", e.msg);
+out:
+    vr_sb_free(&ctx);
+    vr_prep_free(prep);
+    vr_req_params_free(&p);
+    vr_jdoc_free(doc);
+}
