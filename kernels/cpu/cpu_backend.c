@@ -88,6 +88,7 @@ static void cpu_destroy(vr_backend *be) {
     vr_cpu_backend *cb = (vr_cpu_backend *)be;
     if (!cb) return;
     vr_thread_pool_destroy(cb->pool);
+    free(cb->xpack);
     free(cb);
 }
 

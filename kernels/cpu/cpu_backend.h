@@ -51,6 +51,8 @@ typedef struct vr_cpu_backend {
     vr_backend base;
     vr_cpu_isa isa;
     vr_thread_pool *pool; /* NULL when single-threaded */
+    float *xpack;         /* matmul scratch: x repacked for the bf16 kernel */
+    size_t xpack_cap;     /* floats */
 } vr_cpu_backend;
 
 /* Create a CPU backend using kernels of exactly `isa` (must be supported:

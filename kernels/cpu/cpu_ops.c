@@ -10,6 +10,7 @@
  *  - row-wise ops split rows; tiny ops run on the caller (a fork/join costs
  *    more than they do).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels/cpu/cpu_backend.h"
@@ -36,40 +37,80 @@ typedef struct {
     vr_cpu_backend *cb;
     float *y;
     const float *x;
+    const float *xp; /* x repacked for the AVX2 bf16 kernel, or NULL */
     const void *w;
     vr_dtype wdt;
     const void *bias;
     int M, N, K;
-    int cols_per_task; /* multiple of the kernel's column tile */
+    int per_task; /* output columns per task (or rows of x when packing) */
 } matmul_job;
 
 static void matmul_task(void *ctx, int task, int thread) {
     (void)thread;
     matmul_job *j = ctx;
-    int n0 = task * j->cols_per_task;
-    int n1 = n0 + j->cols_per_task;
+    int n0 = task * j->per_task;
+    int n1 = n0 + j->per_task;
     if (n1 > j->N) n1 = j->N;
     if (n0 >= n1) return;
 #ifdef VR_HAVE_X86_SIMD
     if (j->cb->isa == VR_CPU_ISA_AVX2) {
-        vr_avx2_matmul_cols(j->y, j->x, j->w, j->wdt, j->bias, j->M, j->N, j->K, n0, n1);
+        vr_avx2_matmul_cols(j->y, j->x, j->xp, j->w, j->wdt, j->bias, j->M, j->N, j->K, n0, n1);
         return;
     }
 #endif
     vr_ref_matmul_cols(j->y, j->x, j->w, j->wdt, j->bias, j->M, j->N, j->K, n0, n1);
 }
 
+#ifdef VR_HAVE_X86_SIMD
+static void pack_task(void *ctx, int task, int thread) {
+    (void)thread;
+    matmul_job *j = ctx;
+    int m0 = task * j->per_task, m1 = m0 + j->per_task;
+    if (m1 > j->M) m1 = j->M;
+    if (m0 < m1) vr_avx2_pack_x_bf16((float *)j->xp, j->x, m0, m1, j->K);
+}
+
+/* The repacked copy of x for the bf16 kernel, in scratch that only grows
+ * (so steady-state steps allocate nothing). NULL if it cannot grow: the
+ * kernel then reads x unpacked. */
+static float *xpack_scratch(vr_cpu_backend *cb, size_t floats) {
+    if (floats == 0) return NULL;
+    if (floats > cb->xpack_cap) {
+        size_t bytes = (floats * sizeof(float) + 63) & ~(size_t)63;
+        float *p = aligned_alloc(64, bytes);
+        if (!p) return NULL;
+        free(cb->xpack);
+        cb->xpack = p;
+        cb->xpack_cap = bytes / sizeof(float);
+    }
+    return cb->xpack;
+}
+#endif
+
 void vr_cpu_matmul(vr_backend *be, float *y, const float *x, const void *w, vr_dtype wdt,
                    const void *bias, int M, int N, int K) {
     vr_cpu_backend *cb = cpu(be);
     if (M <= 0 || N <= 0) return;
-    matmul_job j = {cb, y, x, w, wdt, bias, M, N, K, N};
-    /* ~64k multiply-adds minimum per task; columns in multiples of 16. */
+    matmul_job j = {cb, y, x, NULL, w, wdt, bias, M, N, K, N};
+#ifdef VR_HAVE_X86_SIMD
+    if (cb->isa == VR_CPU_ISA_AVX2 && wdt == VR_BF16 && K >= 16) {
+        float *xp = xpack_scratch(cb, (size_t)M * (size_t)(K & ~15));
+        if (xp) {
+            j.xp = xp;
+            int tasks = task_count(cb, (size_t)M, (double)K, 65536.0);
+            j.per_task = (M + tasks - 1) / tasks;
+            vr_thread_pool_run(cb->pool, (M + j.per_task - 1) / j.per_task, pack_task, &j);
+        }
+    }
+#endif
+    /* ~64k multiply-adds minimum per task; columns in whole micro-tiles. */
     int tasks = task_count(cb, (size_t)N, (double)M * K, 65536.0);
+    j.per_task = N;
     if (tasks > 1) {
+        const int tile = 16 * VR_AVX2_MM_R; /* whole tiles for every kernel */
         int per = (N + tasks - 1) / tasks;
-        per = (per + 15) & ~15;
-        j.cols_per_task = per;
+        per = (per + tile - 1) / tile * tile;
+        j.per_task = per;
         tasks = (N + per - 1) / per;
     }
     vr_thread_pool_run(cb->pool, tasks, matmul_task, &j);
@@ -148,7 +189,12 @@ void vr_cpu_act_mul(vr_backend *be, float *out, const float *gate_up, int ntok, 
 }
 
 void vr_cpu_add(vr_backend *be, float *x, const float *y, size_t n) {
-    (void)be;
+#ifdef VR_HAVE_X86_SIMD
+    if (cpu(be)->isa == VR_CPU_ISA_AVX2) {
+        vr_avx2_add(x, y, n);
+        return;
+    }
+#endif
     vr_ref_add(x, y, n);
 }
 

@@ -112,8 +112,10 @@ static float activate(float g, vr_activation act) {
     switch (act) {
     case VR_ACT_SILU: return g / (1.0f + expf(-g));
     case VR_ACT_GELU_TANH: {
+        /* 0.5 g (1 + tanh(z)) written as g * sigmoid(2z): no cancellation
+         * in 1 + tanh(z) when g is negative. */
         const float k = 0.7978845608028654f; /* sqrt(2/pi) */
-        return 0.5f * g * (1.0f + tanhf(k * (g + 0.044715f * g * g * g)));
+        return g / (1.0f + expf(-2.0f * k * (g + 0.044715f * g * g * g)));
     }
     case VR_ACT_GELU: return 0.5f * g * (1.0f + erff(g * 0.7071067811865476f));
     }

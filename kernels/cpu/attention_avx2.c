@@ -1,0 +1,178 @@
+/* kernels/cpu/attention_avx2.c — paged attention with AVX2 + FMA.
+ *
+ * Same contract and the same online softmax as ref_attention.c, organised
+ * for bandwidth: a unit is (sequence, kv head, a few query tokens), and the
+ * GQA group of query heads that share the kv head consume each K and V row
+ * together, so the cache is streamed once per group instead of once per
+ * query head. The cache is walked in runs of consecutive tokens inside one
+ * block (contiguous in the [block][kv_head][token][dim] layout):
+ *   1. scores of the run for every head of the group (dot products, q kept
+ *      in L1, K rows read once),
+ *   2. one softmax update per head per run: new maximum, rescale of the
+ *      accumulated output if it grew, exp of the run's scores (vector exp),
+ *   3. out += p * V over the run, V rows read once for the group.
+ */
+#include "kernels/cpu/simd.h"
+
+#ifdef VR_HAVE_X86_SIMD
+
+#include <immintrin.h>
+#include <math.h>
+
+#include "kernels/cpu/simd_math_avx2.h"
+
+#define VR_TARGET __attribute__((target("avx2,fma")))
+
+/* Heads handled together and tokens per run: their product bounds the
+ * on-stack score buffer. */
+#define HEADS_MAX 8
+#define RUN_MAX 64
+
+VR_TARGET static inline float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* score[g][i] = dot(q[g], k row i) for G heads and n rows of dim D. */
+VR_TARGET static void run_scores(float score[HEADS_MAX][RUN_MAX], const float *const *qg, int G,
+                                 const float *k, int n, int D) {
+    const int D8 = D & ~7;
+    for (int i = 0; i < n; i++) {
+        const float *kr = k + (size_t)i * D;
+        __m256 acc[HEADS_MAX];
+        for (int g = 0; g < G; g++) acc[g] = _mm256_setzero_ps();
+        for (int d = 0; d < D8; d += 8) {
+            __m256 kv = _mm256_loadu_ps(kr + d);
+            for (int g = 0; g < G; g++) acc[g] = _mm256_fmadd_ps(_mm256_loadu_ps(qg[g] + d), kv, acc[g]);
+        }
+        for (int g = 0; g < G; g++) {
+            float s = hsum8(acc[g]);
+            for (int d = D8; d < D; d++) s += qg[g][d] * kr[d];
+            score[g][i] = s;
+        }
+    }
+}
+
+/* Turn score[g][0..n) into probabilities relative to the running maximum
+ * m[g], rescaling o[g] and l[g] when the maximum grows. */
+VR_TARGET static void run_softmax(float score[HEADS_MAX][RUN_MAX], int G, int n, float scale,
+                                  float softcap, float *m, float *l, float *const *og, int D) {
+    for (int g = 0; g < G; g++) {
+        float *sc = score[g];
+        float mx = -INFINITY;
+        for (int i = 0; i < n; i++) {
+            float s = sc[i] * scale;
+            if (softcap > 0.0f) s = softcap * tanhf(s / softcap);
+            sc[i] = s;
+            if (s > mx) mx = s;
+        }
+        if (mx > m[g]) {
+            float r = expf(m[g] - mx); /* 0 when m was -inf */
+            l[g] *= r;
+            __m256 vr = _mm256_set1_ps(r);
+            int d = 0;
+            for (; d + 8 <= D; d += 8) _mm256_storeu_ps(og[g] + d, _mm256_mul_ps(_mm256_loadu_ps(og[g] + d), vr));
+            for (; d < D; d++) og[g][d] *= r;
+            m[g] = mx;
+        }
+        __m256 vm = _mm256_set1_ps(m[g]), sum = _mm256_setzero_ps();
+        int i = 0;
+        for (; i + 8 <= n; i += 8) {
+            __m256 p = vr_avx2_exp(_mm256_sub_ps(_mm256_loadu_ps(sc + i), vm));
+            _mm256_storeu_ps(sc + i, p);
+            sum = _mm256_add_ps(sum, p);
+        }
+        float s = hsum8(sum);
+        if (i < n) { /* tail through padded lanes, same exp */
+            float buf[8];
+            int j = 0;
+            for (; i + j < n; j++) buf[j] = sc[i + j] - m[g];
+            for (; j < 8; j++) buf[j] = -INFINITY;
+            __m256 p = vr_avx2_exp(_mm256_loadu_ps(buf));
+            _mm256_storeu_ps(buf, p);
+            for (j = 0; i + j < n; j++) {
+                sc[i + j] = buf[j];
+                s += buf[j];
+            }
+        }
+        l[g] += s;
+    }
+}
+
+/* og[g] += sum_i p[g][i] * v row i. */
+VR_TARGET static void run_values(float score[HEADS_MAX][RUN_MAX], int G, const float *v, int n,
+                                 float *const *og, int D) {
+    const int D8 = D & ~7;
+    for (int d = 0; d < D8; d += 8) {
+        __m256 acc[HEADS_MAX];
+        for (int g = 0; g < G; g++) acc[g] = _mm256_loadu_ps(og[g] + d);
+        for (int i = 0; i < n; i++) {
+            __m256 vv = _mm256_loadu_ps(v + (size_t)i * D + d);
+            for (int g = 0; g < G; g++)
+                acc[g] = _mm256_fmadd_ps(_mm256_broadcast_ss(&score[g][i]), vv, acc[g]);
+        }
+        for (int g = 0; g < G; g++) _mm256_storeu_ps(og[g] + d, acc[g]);
+    }
+    for (int d = D8; d < D; d++)
+        for (int g = 0; g < G; g++) {
+            float s = og[g][d];
+            for (int i = 0; i < n; i++) s += score[g][i] * v[(size_t)i * D + d];
+            og[g][d] = s;
+        }
+}
+
+VR_TARGET void vr_avx2_attention_unit(const vr_attn_args *a, int s, int kvh, int t0, int t1) {
+    const vr_attn_meta *mt = a->meta;
+    const vr_cpu_kv *kv = a->kv;
+    const int D = a->head_dim;
+    const int group = a->heads / a->kv_heads;
+    const int bs = mt->block_size;
+    const int32_t *bt = mt->block_table + (size_t)s * mt->max_blocks_per_seq;
+    const int ctx = mt->context_len[s];
+    float *kpool = kv->k + (size_t)a->layer * kv->layer_floats;
+    float *vpool = kv->v + (size_t)a->layer * kv->layer_floats;
+    float score[HEADS_MAX][RUN_MAX];
+
+    for (int t = t0; t < t1; t++) {
+        int pos = mt->positions[t];
+        int hi = pos < ctx - 1 ? pos : ctx - 1;
+        int lo = 0;
+        if (mt->sliding_window > 0 && pos - mt->sliding_window + 1 > 0)
+            lo = pos - mt->sliding_window + 1;
+        for (int g0 = 0; g0 < group; g0 += HEADS_MAX) {
+            int G = group - g0 < HEADS_MAX ? group - g0 : HEADS_MAX;
+            const float *qg[HEADS_MAX];
+            float *og[HEADS_MAX];
+            float m[HEADS_MAX], l[HEADS_MAX];
+            for (int g = 0; g < G; g++) {
+                int h = kvh * group + g0 + g;
+                qg[g] = a->q + ((size_t)t * a->heads + h) * D;
+                og[g] = a->out + ((size_t)t * a->heads + h) * D;
+                for (int d = 0; d < D; d++) og[g][d] = 0.0f;
+                m[g] = -INFINITY;
+                l[g] = 0.0f;
+            }
+            for (int j = lo; j <= hi;) {
+                int off = j % bs;
+                int n = bs - off;
+                if (n > hi - j + 1) n = hi - j + 1;
+                if (n > RUN_MAX) n = RUN_MAX;
+                int block = bt[j / bs];
+                const float *kr = vr_cpu_kv_row(kpool, kv, block, kvh, off);
+                const float *vr = vr_cpu_kv_row(vpool, kv, block, kvh, off);
+                run_scores(score, qg, G, kr, n, D);
+                run_softmax(score, G, n, a->scale, a->softcap, m, l, og, D);
+                run_values(score, G, vr, n, og, D);
+                j += n;
+            }
+            for (int g = 0; g < G; g++) {
+                float inv = l[g] > 0.0f ? 1.0f / l[g] : 0.0f;
+                for (int d = 0; d < D; d++) og[g][d] *= inv;
+            }
+        }
+    }
+}
+
+#endif
