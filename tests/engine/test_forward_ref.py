@@ -40,10 +40,11 @@ def prompts(vocab, seed):
     return {n: [int(x) for x in rng.integers(0, hi, size=n)] for n in (1, 7, 40, 64, 300)}
 
 
-def write_plan(path, model, seqs, steps, kind, threads=2, block_size=16, num_blocks=256):
+def write_plan(path, model, seqs, steps, kind, threads=2, block_size=16, num_blocks=256,
+               dtype="auto"):
     with open(path, "w") as f:
-        f.write("model %s\nthreads %d block_size %d num_blocks %d dtype auto\nkind %s\n"
-                % (model, threads, block_size, num_blocks, kind))
+        f.write("model %s\nthreads %d block_size %d num_blocks %d dtype %s\nkind %s\n"
+                % (model, threads, block_size, num_blocks, dtype, kind))
         f.write("seqs %d\n" % len(seqs))
         for s in seqs:
             f.write("%d %s\n" % (len(s), " ".join(map(str, s))))
@@ -149,7 +150,11 @@ def check_preset(chk, preset, models_dir, greedy):
     for bs in (16, 8):
         chk.case(preset, model_dir, m, "mixed-bs%d" % bs, seqs, steps, tol, block_size=bs,
                  num_blocks=512)
-    # 4. greedy continuation (f32 presets: must be identical)
+    # 4. a bf16 model loaded as f32 (exact conversion: the f32 tolerance holds)
+    if "bf16" in preset:
+        chk.case(preset, model_dir, m, "as-f32", [P[64]], [[(0, 64, 4)]], TOL["f32"],
+                 dtype="f32")
+    # 5. greedy continuation (f32 presets: must be identical)
     if greedy:
         prompt = P[7]
         want = chk.ref.greedy(m, prompt, GREEDY_TOKENS)
