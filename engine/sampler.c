@@ -185,14 +185,19 @@ static void truncated_distribution(const vr_sampling_params *p, const float *log
         probs[v] *= inv;
         if (probs[v] > pmax) pmax = probs[v];
     }
+    int removed = 0;
     if (p->min_p > 0.0f) {
         float thr = p->min_p * pmax;
         for (int v = 0; v < vocab; v++)
-            if (probs[v] < thr) probs[v] = 0.0f;
+            if (probs[v] < thr) {
+                probs[v] = 0.0f;
+                removed = 1;
+            }
     }
     int k = p->top_k > 0 && p->top_k < vocab ? p->top_k : 0;
     int use_top_p = p->top_p < 1.0f;
     if (k || use_top_p) {
+        removed = 1;
         int m = 0;
         for (int v = 0; v < vocab; v++)
             if (probs[v] > 0.0f) s->idx[m++] = v;
@@ -230,6 +235,8 @@ static void truncated_distribution(const vr_sampling_params *p, const float *log
                 break;
             }
         }
+    }
+    if (removed) { /* renormalize what is left */
         double tot = 0;
         for (int v = 0; v < vocab; v++) tot += probs[v];
         float r = (float)(1.0 / tot);
