@@ -158,6 +158,35 @@ void vr_parse_result_free(vr_parse_result *r);
 int vr_parse_text(const vr_parser_opts *opts, const char *text, size_t len,
                   vr_parse_result *out, char *err, size_t errcap);
 
+/* ---- one stream chunk: the events of one feed, ready for a delta ---- */
+
+typedef struct {
+  int index;
+  char *id;         /* non-NULL only in the call's first delta (with name) */
+  char *name;
+  char *arguments;  /* fragments of this chunk joined (arguments_len 0: none) */
+  size_t arguments_len, arguments_cap;
+  int aborted;      /* the call was dropped (see README): log, nothing to send */
+} vr_tool_delta;
+
+typedef struct {
+  char *content;    /* content_len 0: this chunk has none */
+  size_t content_len, content_cap;
+  char *reasoning;
+  size_t reasoning_len, reasoning_cap;
+  vr_tool_delta *tools; /* in event order; one entry per call index; an
+                           entry may carry nothing to send (an END only) */
+  size_t n_tools, cap_tools;
+  int failed;       /* out of memory while collecting */
+} vr_parse_delta;
+
+/* An event callback gathering into a zeroed vr_parse_delta (as `user`).
+ * After each feed (+ finish), write the chunk from it, then clear it. */
+void vr_parse_delta_collect(void *delta, const vr_event *ev);
+int vr_parse_delta_empty(const vr_parse_delta *d);
+void vr_parse_delta_clear(vr_parse_delta *d); /* empties it, keeps memory */
+void vr_parse_delta_free(vr_parse_delta *d);
+
 #ifdef __cplusplus
 }
 #endif

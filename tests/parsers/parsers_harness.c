@@ -16,6 +16,8 @@ int vr_test_failures;
 
 typedef struct {
   vr_parse_result res;
+  vr_parse_delta delta;   /* the same events, chunk by chunk */
+  vr_parse_result folded; /* the chunks replayed, as a client would */
   int open;
   int open_index;
   int next_index;
@@ -73,6 +75,38 @@ static void on_event(void *user, const vr_event *ev) {
     violate(s, "unknown event", -1);
   }
   vr_parse_collect(&s->res, ev);
+  vr_parse_delta_collect(&s->delta, ev);
+}
+
+/* Replays one chunk's delta into `folded`, as a client accumulates chunks. */
+static void fold_delta(stream_state *s) {
+  vr_parse_delta *d = &s->delta;
+  if (d->failed) violate(s, "delta collector failed", -1);
+  if (d->content_len) {
+    vr_event ev = {.kind = VR_EV_CONTENT, .text = d->content, .len = d->content_len};
+    vr_parse_collect(&s->folded, &ev);
+  }
+  if (d->reasoning_len) {
+    vr_event ev = {.kind = VR_EV_REASONING, .text = d->reasoning, .len = d->reasoning_len};
+    vr_parse_collect(&s->folded, &ev);
+  }
+  for (size_t i = 0; i < d->n_tools; i++) {
+    const vr_tool_delta *t = &d->tools[i];
+    if (t->id) {
+      vr_event ev = {.kind = VR_EV_TOOL_START, .index = t->index, .id = t->id, .name = t->name};
+      vr_parse_collect(&s->folded, &ev);
+    }
+    if (t->arguments_len) {
+      vr_event ev = {.kind = VR_EV_TOOL_ARGS, .index = t->index, .text = t->arguments, .len = t->arguments_len};
+      vr_parse_collect(&s->folded, &ev);
+    }
+    if (t->aborted) {
+      vr_event ev = {.kind = VR_EV_TOOL_END, .index = t->index, .aborted = 1};
+      vr_parse_collect(&s->folded, &ev);
+    }
+  }
+  vr_parse_delta_clear(d);
+  if (!vr_parse_delta_empty(d)) violate(s, "delta not empty after clear", -1);
 }
 
 static void test_ids(void *user, int index, char *out, size_t cap) {
@@ -155,9 +189,11 @@ void harness_run_split(const vr_parser_opts *o, const char *text, size_t len, co
   for (size_t i = 0; i <= ncuts; i++) {
     size_t end = i < ncuts ? cuts[i] : len;
     if (vr_parser_feed(p, text + pos, end - pos)) FAIL("[%s] feed failed", label);
+    fold_delta(&s);
     pos = end;
   }
   if (vr_parser_finish(p)) FAIL("[%s] finish failed", label);
+  fold_delta(&s);
   s.res.warnings = vr_parser_warnings(p);
   if ((size_t)vr_parser_tool_calls(p) != s.res.n_calls)
     FAIL("[%s] %s: vr_parser_tool_calls %d != %zu calls", label, how, vr_parser_tool_calls(p), s.res.n_calls);
@@ -173,7 +209,12 @@ void harness_run_split(const vr_parser_opts *o, const char *text, size_t len, co
     fprintf(stderr, "    calls %zu vs %zu, warnings 0x%x vs 0x%x\n", s.res.n_calls, ref->n_calls,
             s.res.warnings, ref->warnings);
   }
+  s.folded.warnings = s.res.warnings;
+  if (!harness_results_equal(&s.folded, &s.res))
+    FAIL("[%s] %s: chunk deltas replayed differ from the events collected", label, how);
   vr_parse_result_free(&s.res);
+  vr_parse_result_free(&s.folded);
+  vr_parse_delta_free(&s.delta);
 }
 
 unsigned long long harness_rng(unsigned long long *x) {
