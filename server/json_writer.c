@@ -121,31 +121,31 @@ void vr_json_escape(vr_sbuf *b, const char *str, size_t n) {
     }
 }
 
-int vr_fmt_double(char *buf, double v) {
+/* Python's repr style: the fewest significant digits that read back to the
+ * same value, fixed notation for 1e-4 <= |v| < 1e16, else scientific. */
+static int fmt_shortest(char *buf, double v, int max_prec, int is_float) {
     if (!isfinite(v)) return snprintf(buf, 32, "null");
     if (v == 0) return snprintf(buf, 32, signbit(v) ? "-0.0" : "0.0");
-    int n = 0;
-    for (int prec = 1; prec <= 17; prec++) {
-        n = snprintf(buf, 32, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v) break;
+    int prec = 1, n = 0;
+    for (; prec <= max_prec; prec++) {
+        n = snprintf(buf, 32, "%.*e", prec - 1, v);
+        if (is_float ? strtof(buf, NULL) == (float)v : strtod(buf, NULL) == v) break;
     }
-    /* Keep it visibly a float ("1.0", not "1") so typed clients parse a number
-     * of the same kind Python's json would have written. */
-    if (!strpbrk(buf, ".eEn")) n += snprintf(buf + n, 32 - (size_t)n, ".0");
+    if (prec > max_prec) prec = max_prec;
+    int exp10 = atoi(strchr(buf, 'e') + 1);
+    if (exp10 >= -4 && exp10 < 16) {
+        int decimals = prec - 1 - exp10;
+        n = snprintf(buf, 32, "%.*f", decimals > 0 ? decimals : 0, v);
+        if (!strchr(buf, '.')) n += snprintf(buf + n, 32 - (size_t)n, ".0");
+        return n;
+    }
+    n = snprintf(buf, 32, "%.*e", prec - 1, v); /* e.g. 1e+21, 1.5e-07 */
     return n;
 }
 
-int vr_fmt_float(char *buf, float v) {
-    if (!isfinite(v)) return snprintf(buf, 32, "null");
-    if (v == 0) return snprintf(buf, 32, signbit(v) ? "-0.0" : "0.0");
-    int n = 0;
-    for (int prec = 1; prec <= 9; prec++) {
-        n = snprintf(buf, 32, "%.*g", prec, (double)v);
-        if (strtof(buf, NULL) == v) break;
-    }
-    if (!strpbrk(buf, ".eEn")) n += snprintf(buf + n, 32 - (size_t)n, ".0");
-    return n;
-}
+int vr_fmt_double(char *buf, double v) { return fmt_shortest(buf, v, 17, 0); }
+
+int vr_fmt_float(char *buf, float v) { return fmt_shortest(buf, (double)v, 9, 1); }
 
 void vr_jw_init(vr_jw *w, vr_sbuf *out) {
     memset(w, 0, sizeof *w);

@@ -328,7 +328,40 @@ int vr_server_create(const vr_server_options *o, vr_server **out, char *err, siz
 
 int vr_server_port(const vr_server *s) { return s->port; }
 
+/* What a user needs at a glance: what is served, on what, where, and a
+ * command to try it. The "listening on" line is also what scripts and tests
+ * wait for (it carries the bound port when --port 0 was asked). */
+static void startup_summary(vr_server *s) {
+    if (s->opt.quiet) return;
+    if (s->info) {
+        const vr_engine_info *i = s->info;
+        fprintf(stderr,
+                "INFO vireo %s: model %s (%s, %s on %s), max_model_len %d, KV cache %ld tokens (%d blocks of %d), "
+                "max_num_seqs %d\n",
+                VIREO_VERSION, i->model_path ? i->model_path : s->root, i->architecture ? i->architecture : "?",
+                i->dtype ? i->dtype : "?", i->device ? i->device : "?", i->max_model_len, i->kv_tokens,
+                i->num_kv_blocks, i->block_size, i->max_num_seqs);
+        if (!s->tmpl) fprintf(stderr, "WARNING vireo: %s (chat completions will answer 400)\n", s->tmpl_error);
+    } else {
+        fprintf(stderr, "INFO vireo %s: no model loaded\n", VIREO_VERSION);
+    }
+    const char *host = s->opt.host && *s->opt.host ? s->opt.host : "0.0.0.0";
+    const char *shown = !strcmp(host, "0.0.0.0") || !strcmp(host, "::") ? "127.0.0.1" : host;
+    int v6 = strchr(shown, ':') != NULL;
+    if (s->port >= 0)
+        fprintf(stderr, "INFO vireo: listening on http://%s%s%s:%d\n", v6 ? "[" : "", shown, v6 ? "]" : "", s->port);
+    if (s->opt.uds) fprintf(stderr, "INFO vireo: listening on unix:%s\n", s->opt.uds);
+    if (s->port >= 0)
+        fprintf(stderr,
+                "INFO vireo: try it:\n  curl http://%s%s%s:%d/v1/chat/completions -H 'Content-Type: application/json'%s "
+                "-d '{\"model\": \"%s\", \"messages\": [{\"role\": \"user\", \"content\": \"Hello!\"}], "
+                "\"max_tokens\": 32}'\n",
+                v6 ? "[" : "", shown, v6 ? "]" : "", s->port,
+                s->opt.n_api_keys ? " -H \"Authorization: Bearer $VLLM_API_KEY\"" : "", s->model_names[0]);
+}
+
 int vr_server_run(vr_server *s) {
+    startup_summary(s);
     uv_run(&s->loop, UV_RUN_DEFAULT);
     return 0;
 }

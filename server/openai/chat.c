@@ -29,9 +29,12 @@ static int check_tool_choice(vr_server *s, const vr_json *body, vr_field_err *e)
 }
 
 void vr_route_chat(vr_server *s, vr_http_conn *c, const vr_http_req *r) {
-    if (vr_need_engine(s, c, 1)) return;
     vr_json_doc *doc = vr_parse_body(c, r);
     if (!doc) return;
+    if (vr_need_engine(s, c, 1)) {
+        vr_jdoc_free(doc);
+        return;
+    }
     const vr_json *body = vr_jdoc_root(doc);
     vr_field_err e = {0};
     vr_req_params p;

@@ -48,9 +48,12 @@ static void tokenize_done(vr_prep *p) {
 }
 
 void vr_route_tokenize(vr_server *s, vr_http_conn *c, const vr_http_req *r) {
-    if (vr_need_engine(s, c, 1)) return;
     vr_json_doc *doc = vr_parse_body(c, r);
     if (!doc) return;
+    if (vr_need_engine(s, c, 1)) {
+        vr_jdoc_free(doc);
+        return;
+    }
     const vr_json *body = vr_jdoc_root(doc);
     vr_field_err e = {0};
     vr_prep *p = NULL;
@@ -116,9 +119,12 @@ out:
 }
 
 void vr_route_detokenize(vr_server *s, vr_http_conn *c, const vr_http_req *r) {
-    if (vr_need_engine(s, c, 1)) return;
     vr_json_doc *doc = vr_parse_body(c, r);
     if (!doc) return;
+    if (vr_need_engine(s, c, 1)) {
+        vr_jdoc_free(doc);
+        return;
+    }
     const vr_json *body = vr_jdoc_root(doc);
     int32_t *ids = NULL;
     if (vr_check_model(s, c, body)) goto out;
