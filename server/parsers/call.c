@@ -16,8 +16,27 @@
 
 enum { KEY_OTHER, KEY_NAME, KEY_ARGS };
 
+/* Appends one byte of the arguments text. A raw control character inside a
+ * string is not JSON; it goes in as its escape, so the arguments stay valid
+ * JSON with the meaning the model intended (a newline in code). */
+static void args_put(vr_parser *p, unsigned char c, vr_json_ev ev) {
+  char esc[8];
+  size_t n = 1;
+  esc[0] = (char)c;
+  if (ev == VR_J_STR_CTRL) {
+    const char *short_esc = c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r" : NULL;
+    if (short_esc) {
+      memcpy(esc, short_esc, 2);
+      n = 2;
+    } else {
+      n = (size_t)snprintf(esc, sizeof esc, "\\u%04x", c);
+    }
+  }
+  if (vr_pbuf_append(&p->args, esc, n)) vr_oom(p);
+}
+
 void vr_call_reset(vr_parser *p) {
-  vr_json_scan_init(&p->js);
+  vr_json_scan_init(&p->js, 1);
   vr_pbuf_clear(&p->name);
   vr_pbuf_clear(&p->args);
   vr_pbuf_clear(&p->key);
@@ -77,8 +96,9 @@ int vr_call_object_byte(vr_parser *p, unsigned char c) {
   int depth = p->js.depth;
   if (depth == 0 && c != '{') return -1; /* a call is an object */
   if (p->args_state == 1) {              /* inside the arguments value */
-    if (vr_json_scan_byte(&p->js, c) == VR_J_ERR) return -1;
-    if (vr_pbuf_putc(&p->args, (char)c)) vr_oom(p);
+    vr_json_ev aev = vr_json_scan_byte(&p->js, c);
+    if (aev == VR_J_ERR) return -1;
+    args_put(p, c, aev);
     if (p->js.depth == 1) p->args_state = 2; /* its closing brace */
     return 0;
   }
@@ -86,6 +106,9 @@ int vr_call_object_byte(vr_parser *p, unsigned char c) {
   if (ev == VR_J_ERR) return -1;
   if (depth != 1) return 0; /* the opening brace, or inside other values */
   switch (ev) {
+  case VR_J_STR_CTRL:
+    if (p->name_state == 1) return -1; /* no control characters in a name */
+    return 0;
   case VR_J_STR_OPEN:
     if (p->js.in_key) {
       vr_pbuf_clear(&p->key);
@@ -132,7 +155,7 @@ int vr_call_args_byte(vr_parser *p, unsigned char c) {
   vr_json_ev ev = vr_json_scan_byte(&p->js, c);
   if (ev == VR_J_ERR) return -1;
   if (p->args_state == 0) p->args_state = 1;
-  if (vr_pbuf_putc(&p->args, (char)c)) vr_oom(p);
+  args_put(p, c, ev);
   if (ev == VR_J_DONE) {
     p->args_state = 2;
     return 1;

@@ -28,7 +28,10 @@ enum {
 /* The literal being matched is kept as an index into this table. */
 static const char *const literals[3] = {"true", "false", "null"};
 
-void vr_json_scan_init(vr_json_scan *j) { memset(j, 0, sizeof *j); }
+void vr_json_scan_init(vr_json_scan *j, int allow_raw_ctrl) {
+  memset(j, 0, sizeof *j);
+  j->allow_raw_ctrl = allow_raw_ctrl;
+}
 
 static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 static int is_hex(unsigned char c) {
@@ -129,7 +132,7 @@ vr_json_ev vr_json_scan_byte(vr_json_scan *j, unsigned char c) {
       return VR_J_STR_CLOSE;
     }
     if (c == '\\') j->state = S_ESC;
-    else if (c < 0x20) return VR_J_ERR; /* raw control characters are not JSON */
+    else if (c < 0x20) return j->allow_raw_ctrl ? VR_J_STR_CTRL : VR_J_ERR; /* not JSON */
     return VR_J_STR_BYTE;
   case S_ESC:
     if (c == 'u') { j->state = S_UHEX; j->sub = 0; return VR_J_STR_BYTE; }

@@ -18,6 +18,8 @@ typedef enum {
   VR_J_VALUE,      /* first byte of a non-string value (incl. '{' and '[') */
   VR_J_STR_OPEN,   /* opening quote (of a key when in_key) */
   VR_J_STR_BYTE,   /* a byte inside a string (escapes included raw) */
+  VR_J_STR_CTRL,   /* a raw control character inside a string: only with
+                      allow_raw_ctrl, else it is VR_J_ERR */
   VR_J_STR_CLOSE,  /* closing quote */
   VR_J_CLOSE,      /* '}' or ']' closing a nested container */
   VR_J_DONE        /* the closing byte of the top-level container */
@@ -30,10 +32,12 @@ typedef struct {
   int sub;            /* private: position in literal / \u escape */
   int in_key;         /* the current string is an object key */
   int lit;            /* private: which literal */
+  int allow_raw_ctrl; /* accept raw control characters in strings (models
+                         write raw newlines in code); set at init */
   int done;
 } vr_json_scan;
 
-void vr_json_scan_init(vr_json_scan *j);
+void vr_json_scan_init(vr_json_scan *j, int allow_raw_ctrl);
 /* Feed one byte. A byte after DONE is an error. */
 vr_json_ev vr_json_scan_byte(vr_json_scan *j, unsigned char c);
 

@@ -56,6 +56,10 @@ const fixture vr_test_fixtures[] = {
    .text = "Working on it. <tool_call>\n{\"name\": \"f\", \"arguments\": {\"a\": \"ab😀c",
    .content = "Working on it. <tool_call>\n{\"name\": \"f\", \"arguments\": {\"a\": \"ab😀c",
    .warnings = W_MAL | W_ABORT, .markers_in_content = 1},
+  {.id = "hermes_raw_newlines_in_code", .tool_parser = "hermes",
+   .text = "<tool_call>\n{\"name\": \"write_file\", \"arguments\": {\"path\": \"a.py\", "
+           "\"code\": \"def f():\n\treturn 1\r\n\x01\"}}\n</tool_call>",
+   .calls = {{"write_file", "{\"path\": \"a.py\", \"code\": \"def f():\\n\\treturn 1\\r\\n\\u0001\"}"}}},
   {.id = "hermes_args_before_name", .tool_parser = "hermes",
    .text = "<tool_call>{\"arguments\": {\"x\": \"y\"}, \"name\": \"n\\u00e4me\", \"extra\": [1]}</tool_call>",
    .calls = {{"näme", "{\"x\": \"y\"}"}}},

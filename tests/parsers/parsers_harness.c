@@ -133,7 +133,7 @@ void harness_fixture_opts(const fixture *f, vr_parser_opts *o, const char **allo
 
 int harness_json_object_valid(const char *s) {
   vr_json_scan j;
-  vr_json_scan_init(&j);
+  vr_json_scan_init(&j, 0);
   if (*s != '{') return 0;
   for (; *s; s++) {
     vr_json_ev ev = vr_json_scan_byte(&j, (unsigned char)*s);

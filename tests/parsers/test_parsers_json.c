@@ -12,7 +12,7 @@ static int failures;
 /* 1 valid, 0 invalid; fed byte by byte; must end exactly at the last byte. */
 static int valid(const char *s) {
   vr_json_scan j;
-  vr_json_scan_init(&j);
+  vr_json_scan_init(&j, 0);
   size_t n = strlen(s);
   for (size_t i = 0; i < n; i++) {
     vr_json_ev ev = vr_json_scan_byte(&j, (unsigned char)s[i]);
@@ -37,6 +37,21 @@ int main(void) {
     if (!valid(good[i])) FAIL("valid JSON refused: %s", good[i]);
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
     if (valid(bad[i])) FAIL("invalid JSON accepted: %s", bad[i]);
+
+  /* raw control characters: refused strictly, reported when allowed */
+  {
+    vr_json_scan j;
+    vr_json_scan_init(&j, 1);
+    const char *t = "[\"a\nb\"]";
+    int ctrl = 0, done = 0;
+    for (const char *c = t; *c; c++) {
+      vr_json_ev ev = vr_json_scan_byte(&j, (unsigned char)*c);
+      if (ev == VR_J_ERR) break;
+      if (ev == VR_J_STR_CTRL) ctrl++;
+      if (ev == VR_J_DONE) done = 1;
+    }
+    if (ctrl != 1 || !done) FAIL("allow_raw_ctrl: ctrl %d done %d", ctrl, done);
+  }
 
   /* depth bound: deeper than VR_JSON_MAX_DEPTH is refused, not overflowed */
   char deep[2 * VR_JSON_MAX_DEPTH + 8];
