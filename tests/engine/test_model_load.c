@@ -223,6 +223,8 @@ static void expect_fail(const char *what, const char *dir, ...) {
 
 /* ---- cases ------------------------------------------------------------------------ */
 
+static void test_kv_copy(vr_model *m);
+
 static void test_good_single_and_sharded(void) {
     char dir[300], err[512];
     model_files mf;
@@ -324,9 +326,58 @@ static void test_good_single_and_sharded(void) {
     }
     vr_kv_cache_free(kv1);
     vr_kv_cache_free(kv2);
+    test_kv_copy(m1);
 done:
     vr_model_free(m1);
     vr_model_free(m2);
+}
+
+/* A forked sequence: copying a prefix's blocks and decoding from the copy
+ * must give what decoding from the original gives, alone or batched. */
+static void test_kv_copy(vr_model *m) {
+    char err[512];
+    vr_kv_cache *kv = NULL;
+    CHECK(vr_kv_cache_bytes_per_block(m, 4) > 0, "bytes per block");
+    CHECK(vr_kv_cache_create(m, 0, 4, &kv, err, sizeof err) != 0 && strstr(err, "num_blocks"),
+          "zero blocks refused: %s", err);
+    if (vr_kv_cache_create(m, 8, 4, &kv, err, sizeof err)) {
+        CHECK(0, "kv: %s", err);
+        return;
+    }
+    CHECK(vr_kv_cache_num_blocks(kv) == 8 && vr_kv_cache_block_size(kv) == 4, "kv geometry");
+    int32_t ids[5] = {5, 9, 31, 7, 2}, pos[5] = {0, 1, 2, 3, 4}, slot[5] = {20, 21, 22, 23, 4};
+    int32_t qs[2] = {0, 5}, ctx = 5, table[2] = {5, 1}, row = 4;
+    vr_batch b = {5, ids, pos, slot, 1, qs, &ctx, table, 2, 1, &row, VR_OUTPUT_LOGITS};
+    float pre[VOCAB], la[VOCAB], lb[VOCAB], both[2 * VOCAB];
+    CHECK(vr_model_forward(m, kv, &b, pre, err, sizeof err) == 0, "prefill: %s", err);
+    int32_t src[2] = {5, 1}, dst[2] = {2, 7};
+    vr_kv_cache_copy_blocks(kv, src, dst, 2);
+
+    /* decode token 11 at position 5 (block 1 of each table, offset 1) */
+    int32_t d_id = 11, d_pos = 5, d_qs[2] = {0, 1}, d_ctx = 6, d_row = 0;
+    int32_t ta[2] = {5, 1}, tb[2] = {2, 7}, sa = 1 * 4 + 1, sb = 7 * 4 + 1;
+    vr_batch da = {1, &d_id, &d_pos, &sa, 1, d_qs, &d_ctx, ta, 2, 1, &d_row, VR_OUTPUT_LOGITS};
+    vr_batch db = {1, &d_id, &d_pos, &sb, 1, d_qs, &d_ctx, tb, 2, 1, &d_row, VR_OUTPUT_LOGITS};
+    CHECK(vr_model_forward(m, kv, &da, la, err, sizeof err) == 0, "decode a: %s", err);
+    CHECK(vr_model_forward(m, kv, &db, lb, err, sizeof err) == 0, "decode b: %s", err);
+    int same = 1, differs = 0;
+    for (int i = 0; i < VOCAB; i++) {
+        same &= fabsf(la[i] - lb[i]) <= 1e-5f * (1.0f + fabsf(la[i]));
+        differs |= la[i] != pre[i];
+    }
+    CHECK(same && differs, "decode from copied blocks matches the original");
+
+    /* both sequences in one batch: one token each */
+    int32_t b_ids[2] = {11, 11}, b_pos[2] = {5, 5}, b_slot[2] = {sa, sb}, b_qs[3] = {0, 1, 2};
+    int32_t b_ctx[2] = {6, 6}, b_tab[4] = {5, 1, 2, 7}, b_rows[2] = {1, 0};
+    vr_batch bb = {2, b_ids, b_pos, b_slot, 2, b_qs, b_ctx, b_tab, 2, 2, b_rows, VR_OUTPUT_LOGITS};
+    CHECK(vr_model_forward(m, kv, &bb, both, err, sizeof err) == 0, "batched decode: %s", err);
+    same = 1;
+    for (int i = 0; i < VOCAB; i++)
+        same &= fabsf(both[i] - lb[i]) <= 1e-5f * (1.0f + fabsf(lb[i])) &&
+                fabsf(both[VOCAB + i] - la[i]) <= 1e-5f * (1.0f + fabsf(la[i]));
+    CHECK(same, "batched decode rows match the single decodes, in output_rows order");
+    vr_kv_cache_free(kv);
 }
 
 static void test_bad_folders(void) {
