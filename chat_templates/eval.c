@@ -940,6 +940,10 @@ static int exec_for(rstate *st, scope *sc, const node *n, val iterable, int dept
     for (size_t i = 0; i < cnt; i++) {
         if (--st->loop_budget < 0) return rerr(st, n, "loop iteration limit exceeded");
         L->idx = i;
+        /* jinja2 gives every iteration a fresh scope: a `set` in the body
+         * does not carry over to the next iteration */
+        ls->n = 0;
+        if (scope_set(st, ls, st->t->sym_loop, lv)) return -1;
         if (assign(st, ls, n->b, items[i])) return -1;
         if (exec_body(st, ls, n->items, n->nitems)) return -1;
         if (st->ctl == CTL_BREAK) { st->ctl = 0; break; }

@@ -214,42 +214,36 @@ static int do_indent(rstate *st, const node *at, val x, val *args, int nargs, co
     bool first = ARG(1, "first", &fv) && val_truthy(fv);
     bool blank = ARG(2, "blank", &bv) && val_truthy(bv);
     val s = soft_str(st, x);
-    /* lines as str.splitlines() of s + "\n" */
+    /* jinja2 splits s + "\n" with str.splitlines(): every line ends with a
+     * break, the first is not indented (unless first=True), empty lines
+     * only with blank=True */
     sbuf b;
     sbuf_init(&b, st->a);
     sbuf_put(&b, "", 0);
     if (first) sbuf_put(&b, ind, indn);
     const char *p = s.u.s.p;
-    size_t n = s.u.s.n, i = 0, start = 0;
+    size_t n = s.u.s.n, start = 0;
     int line = 0;
-    for (;;) {
-        /* find next line break */
-        size_t e = start, brk_end;
-        bool found = false;
+    while (start <= n) {
+        size_t e = start, brk_end = n + 1;
         while (e < n) {
             size_t adv;
             uint32_t c = utf8_decode(p + e, n - e, &adv);
             if (c == '\n' || c == '\r' || c == 0x0b || c == 0x0c || (c >= 0x1c && c <= 0x1e) || c == 0x85 || c == 0x2028 || c == 0x2029) {
                 brk_end = e + adv;
                 if (c == '\r' && brk_end < n && p[brk_end] == '\n') brk_end++;
-                found = true;
                 break;
             }
             e += adv;
         }
-        if (!found) { e = n; brk_end = n; }
-        if (!found && start >= n && line > 0) break; /* the "\n" appended by jinja2 ends the last line */
         if (line > 0) {
             sbuf_putc(&b, '\n');
             if (blank || e > start) sbuf_put(&b, ind, indn);
         }
         sbuf_put(&b, p + start, e - start);
         line++;
-        if (!found) break;
-        start = brk_end;
-        i = start;
+        start = brk_end; /* n + 1 after the last line (ended by the appended newline) */
     }
-    (void)i;
     if (b.oom) return rerr_oom(st, at);
     *out = v_str(b.p, b.n);
     return 0;
@@ -274,6 +268,32 @@ static int minmax(rstate *st, const node *at, val x, bool is_max, val *args, int
         if (is_max ? c > 0 : c < 0) { best = i; bestk = k; }
     }
     *out = items[best];
+    return 0;
+}
+
+/* a copy of v whose dicts have sorted keys (for pprint) */
+static int sorted_copy(rstate *st, const node *at, val v, val *out, int depth) {
+    if (depth > 100) return rerr(st, at, "structure nested too deeply");
+    *out = v;
+    if (v.t == V_LIST) {
+        vlist *l = list_new(st->a, v.u.l->n);
+        if (!l) return rerr_oom(st, at);
+        for (size_t i = 0; i < v.u.l->n; i++)
+            if (sorted_copy(st, at, v.u.l->v[i], &l->v[l->n++], depth + 1)) return -1;
+        *out = v_list(l, v.flags & VF_TUPLE);
+    } else if (v.t == V_DICT) {
+        size_t n = v.u.d->n;
+        keyed *ks = arena_alloc(st->a, (n + 1) * sizeof(keyed));
+        vdict *d = dict_new(st->a, n);
+        if (!ks || !d) return rerr_oom(st, at);
+        for (size_t i = 0; i < n; i++) { ks[i].key = v.u.d->k[i]; ks[i].item = v.u.d->v[i]; }
+        if (sorted(st, at, ks, n, false, false)) return -1;
+        for (size_t i = 0; i < n; i++) {
+            val sv;
+            if (sorted_copy(st, at, ks[i].item, &sv, depth + 1) || !dict_set(st->a, d, ks[i].key, sv)) return st->failed ? -1 : rerr_oom(st, at);
+        }
+        *out = v_dict(d);
+    }
     return 0;
 }
 
@@ -746,10 +766,13 @@ int apply_filter(rstate *st, scope *sc, const node *at, int id, val x, val *args
         return 0;
     }
     case F_PPRINT: {
+        /* pprint.pformat sorts dict keys; its line wrapping at 80 columns is not reproduced */
+        val sx;
+        if (sorted_copy(st, at, x, &sx, 0)) return -1;
         sbuf b;
         sbuf_init(&b, st->a);
         sbuf_put(&b, "", 0);
-        val_repr(&b, x);
+        val_repr(&b, sx);
         if (b.oom) return rerr_oom(st, at);
         *out = v_str(b.p, b.n);
         return 0;

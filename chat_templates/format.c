@@ -60,6 +60,21 @@ static void put_padded(sbuf *b, const char *body, size_t n, const spec *s, char 
     for (int64_t i = 0; i < padn - left; i++) sbuf_put(b, fb, fl);
 }
 
+/* insert ',' every three digits of the integer part of tmp (in place) */
+static int group_thousands(char *tmp, int k) {
+    int start = (tmp[0] == '-' || tmp[0] == '+' || tmp[0] == ' ') ? 1 : 0, end = start;
+    while (end < k && tmp[end] >= '0' && tmp[end] <= '9') end++;
+    int digits = end - start, commas = (digits - 1) / 3;
+    if (commas <= 0 || k + commas >= 500) return k;
+    memmove(tmp + end + commas, tmp + end, (size_t)(k - end + 1));
+    int src = end - 1, dst = end + commas - 1, cnt = 0;
+    while (src >= start) {
+        tmp[dst--] = tmp[src--];
+        if (++cnt % 3 == 0 && src >= start) tmp[dst--] = ',';
+    }
+    return k + commas;
+}
+
 static int format_one(rstate *st, const node *at, sbuf *b, val v, const spec *s) {
     char tmp[512];
     int k;
@@ -69,6 +84,7 @@ static int format_one(rstate *st, const node *at, sbuf *b, val v, const spec *s)
         int64_t x = v.t == V_INT ? v.u.i : v.u.b;
         if (t == 0 || t == 'd' || t == 'n') {
             k = snprintf(tmp, sizeof tmp, s->sign == '+' ? "%+lld" : s->sign == ' ' ? "% lld" : "%lld", (long long)x);
+            if (s->comma) k = group_thousands(tmp, k);
         } else if (t == 'x' || t == 'X' || t == 'o' || t == 'b') {
             if (t == 'b') {
                 char bits[80]; int nb = 0; uint64_t u = x < 0 ? (uint64_t)(-x) : (uint64_t)x;
@@ -116,6 +132,7 @@ static int format_one(rstate *st, const node *at, sbuf *b, val v, const spec *s)
             snprintf(f, sizeof f, "%%%s.%d%c", sg, prec, ct == 'n' ? 'g' : ct);
             k = snprintf(tmp, sizeof tmp, f, d);
         }
+        if (s->comma && k > 0 && k < 400 && (t == 'f' || t == 'F' || t == '%')) k = group_thousands(tmp, k);
         if (k < 0 || k >= (int)sizeof tmp) return rerr(st, at, "format result too long");
         put_padded(b, tmp, (size_t)k, s, '>', true);
         return 0;
@@ -254,8 +271,8 @@ int str_percent_format(rstate *st, const node *at, val fmt, val args, val *out) 
         if (i < n && p[i] == '.') { i++; s.prec = 0; while (i < n && p[i] >= '0' && p[i] <= '9') { s.prec = s.prec * 10 + (p[i] - '0'); i++; } }
         if (i >= n) return rerr(st, at, "ValueError: incomplete format");
         char t = p[i];
-        if (!s.align) s.align = '>';
         if (t == 's' || t == 'r' || t == 'a') {
+            if (!s.align) s.align = '>'; /* printf right-aligns strings too */
             s.type = t == 's' ? 0 : 'r';
             if (t == 's') { val sv = val_to_str(st->a, v); if (format_one(st, at, &b, sv, &s)) return -1; }
             else if (format_one(st, at, &b, v, &s)) return -1;

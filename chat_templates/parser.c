@@ -867,7 +867,6 @@ static node *parse_macro(ps *p, const token *t) {
     n->items = body.v;
     n->nitems = body.n;
     adv(p);
-    if (cur(p)->type == T_NAME) adv(p); /* `{% endmacro name %}` is not jinja2 syntax, but harmless */
     if (!expect_block_end(p)) return NULL;
     return n;
 }

@@ -16,7 +16,14 @@ static const char *const TEST_NAMES[] = {
     "lt", "gt", "le", "ge", "in", "callable", "sameas", "lower", "upper", "escaped", "lessthan",
     "greaterthan", "filter", "test", NULL};
 
+/* operator spellings jinja2 registers as test names too (usable as
+ * strings, e.g. selectattr('role', '==', 'user')) */
+static const struct { const char *alias; int id; } TEST_ALIASES[] = {
+    {"==", IS_EQ}, {"!=", IS_NE}, {"<", IS_LT}, {">", IS_GT}, {"<=", IS_LE}, {">=", IS_GE}, {NULL, 0}};
+
 int test_lookup(const char *name, size_t n) {
+    for (int i = 0; TEST_ALIASES[i].alias; i++)
+        if (strlen(TEST_ALIASES[i].alias) == n && memcmp(TEST_ALIASES[i].alias, name, n) == 0) return TEST_ALIASES[i].id;
     for (int i = 0; TEST_NAMES[i]; i++)
         if (strlen(TEST_NAMES[i]) == n && memcmp(TEST_NAMES[i], name, n) == 0) return i;
     return -1;
