@@ -99,6 +99,15 @@ typedef struct vr_attn_args {
 
 void vr_ref_attention_unit(const vr_attn_args *a, int s, int kvh, int t0, int t1);
 
+#ifdef VR_HAVE_DNNL
+/* Columns [n0, n1) of y = x W^T + bias for f32 W through oneDNN on the
+ * calling thread only. Nonzero if oneDNN refused (caller falls back). */
+int vr_dnnl_matmul_cols(float *y, const float *x, const float *w, const float *bias, int M, int N,
+                        int K, int n0, int n1);
+/* Rows of x from which f32 matmuls go to oneDNN. */
+#define VR_DNNL_MIN_M 64
+#endif
+
 /* ---- KV cache (kernels/cpu/kv_cache.c) ---- */
 void *vr_cpu_kv_create(vr_backend *be, const vr_kv_cache_desc *desc, char *err, size_t errlen);
 void vr_cpu_kv_destroy(vr_backend *be, void *kv);

@@ -43,6 +43,7 @@ typedef struct {
     const void *bias;
     int M, N, K;
     int per_task; /* output columns per task (or rows of x when packing) */
+    int use_dnnl; /* f32 weights and enough rows: oneDNN's sgemm per task */
 } matmul_job;
 
 static void matmul_task(void *ctx, int task, int thread) {
@@ -52,6 +53,11 @@ static void matmul_task(void *ctx, int task, int thread) {
     int n1 = n0 + j->per_task;
     if (n1 > j->N) n1 = j->N;
     if (n0 >= n1) return;
+#ifdef VR_HAVE_DNNL
+    if (j->use_dnnl &&
+        vr_dnnl_matmul_cols(j->y, j->x, j->w, j->bias, j->M, j->N, j->K, n0, n1) == 0)
+        return;
+#endif
 #ifdef VR_HAVE_X86_SIMD
     if (j->cb->isa == VR_CPU_ISA_AVX2) {
         vr_avx2_matmul_cols(j->y, j->x, j->xp, j->w, j->wdt, j->bias, j->M, j->N, j->K, n0, n1);
@@ -91,7 +97,10 @@ void vr_cpu_matmul(vr_backend *be, float *y, const float *x, const void *w, vr_d
                    const void *bias, int M, int N, int K) {
     vr_cpu_backend *cb = cpu(be);
     if (M <= 0 || N <= 0) return;
-    matmul_job j = {cb, y, x, NULL, w, wdt, bias, M, N, K, N};
+    matmul_job j = {cb, y, x, NULL, w, wdt, bias, M, N, K, N, 0};
+#ifdef VR_HAVE_DNNL
+    j.use_dnnl = cb->isa != VR_CPU_ISA_PORTABLE && wdt == VR_F32 && M >= VR_DNNL_MIN_M;
+#endif
 #ifdef VR_HAVE_X86_SIMD
     if (cb->isa == VR_CPU_ISA_AVX2 && wdt == VR_BF16 && K >= 16) {
         float *xp = xpack_scratch(cb, (size_t)M * (size_t)(K & ~15));

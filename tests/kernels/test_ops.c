@@ -57,6 +57,8 @@ static void test_matmul(vr_backend *be, const char *cfg, kt_rng *r) {
         test_matmul_shape(be, cfg, kDtypes[d], 16, 300, 512, 1, r);
         test_matmul_shape(be, cfg, kDtypes[d], 40, 129, 200, 0, r);
         test_matmul_shape(be, cfg, kDtypes[d], 130, 70, 96, 1, r);
+        test_matmul_shape(be, cfg, kDtypes[d], 200, 257, 129, 1, r); /* oneDNN for f32 */
+        test_matmul_shape(be, cfg, kDtypes[d], 64, 48, 2048, 0, r);  /* several K blocks */
     }
 }
 
