@@ -154,7 +154,7 @@ static int bytelevel_emit(vr_detok *d, size_t k, int final) {
     size_t keep = final ? 0 : vr_utf8_incomplete_tail(st->hold.p, st->hold.n);
     vr_buf o = {0};
     int rc = vr_utf8_lossy(&o, st->hold.p ? st->hold.p : "", st->hold.n - keep);
-    memmove(st->hold.p, st->hold.p + st->hold.n - keep, keep);
+    if (keep) memmove(st->hold.p, st->hold.p + st->hold.n - keep, keep);
     st->hold.n = keep;
     if (!rc && o.n) rc = feed(d, k + 1, o.p, o.n);
     vr_buf_free(&o);
@@ -181,7 +181,7 @@ static int replace_stream(vr_detok *d, size_t k, int final) {
     }
     vr_buf o = {0};
     int rc = replace_all(d, &g->pat, g->text, g->text_len, st->hold.p ? st->hold.p : "", cut, &o);
-    memmove(st->hold.p, st->hold.p + cut, n - cut);
+    if (n > cut) memmove(st->hold.p, st->hold.p + cut, n - cut);
     st->hold.n = n - cut;
     if (!rc && o.n) rc = feed(d, k + 1, o.p, o.n);
     vr_buf_free(&o);
@@ -224,7 +224,7 @@ static int strip_stream(vr_detok *d, size_t k, const char *s, size_t n, int fina
     }
     int rc = emit ? feed(d, k + 1, st->hold.p, emit) : 0;
     size_t rest = final ? 0 : st->hold.n - b;
-    memmove(st->hold.p, st->hold.p + b, rest);
+    if (rest) memmove(st->hold.p, st->hold.p + b, rest);
     st->hold.n = rest;
     return rc;
 }

@@ -222,8 +222,10 @@ static int parse_normalizer(ctx *c, vr_jv o, vr_normalizer *nz, int depth) {
 
 /* ---- pre-tokenizers ---- */
 static const char GPT2_PATTERN[] = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
-/* Oniguruma's \w: letters, marks, decimal digits, connector punctuation */
-static const char WHITESPACE_PATTERN[] = "[\\p{L}\\p{M}\\p{Nd}\\p{Pc}]+|[^\\p{L}\\p{M}\\p{Nd}\\p{Pc}\\s]+";
+/* Oniguruma's Unicode \w: letters, marks, decimal digits, connector
+ * punctuation, letter numbers and the joiners ZWNJ / ZWJ */
+#define WORD_CLASS "\\p{L}\\p{M}\\p{Nd}\\p{Nl}\\p{Pc}\\x{200C}\\x{200D}"
+static const char WHITESPACE_PATTERN[] = "[" WORD_CLASS "]+|[^" WORD_CLASS "\\s]+";
 
 static int parse_pretok(ctx *c, vr_jv o, vr_pretok *pt, int depth) {
     const char *type;

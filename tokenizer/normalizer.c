@@ -90,11 +90,14 @@ static int replace(const vr_normalizer *nz, const char *s, size_t n, vr_scratch 
     return rc;
 }
 
-static int remove_nonspacing_marks(const char *s, size_t n, vr_buf *out) {
+/* HF's StripAccents drops every combining mark (Mn, Mc and Me); the BERT
+ * normalizer's strip_accents only nonspacing ones (Mn). */
+static int remove_marks(const char *s, size_t n, int only_nonspacing, vr_buf *out) {
     for (size_t i = 0; i < n;) {
         size_t adv;
         uint32_t c = vr_utf8_next(s + i, n - i, &adv);
-        if (c < 0x300 || utf8proc_category((utf8proc_int32_t)c) != UTF8PROC_CATEGORY_MN)
+        utf8proc_category_t k = c < 0x300 ? UTF8PROC_CATEGORY_LL : utf8proc_category((utf8proc_int32_t)c);
+        if (k != UTF8PROC_CATEGORY_MN && (only_nonspacing || (k != UTF8PROC_CATEGORY_MC && k != UTF8PROC_CATEGORY_ME)))
             if (vr_buf_put(out, s + i, adv)) return -1;
         i += adv;
     }
@@ -121,7 +124,7 @@ static int bert(const vr_normalizer *nz, const char *s, size_t n, vr_scratch *sc
     if (nz->strip_accents) {
         if (unicode_form(NORM_NFD, a.p, a.n, &b)) goto done;
         a.n = 0;
-        if (remove_nonspacing_marks(b.p, b.n, &a)) goto done;
+        if (remove_marks(b.p, b.n, 1, &a)) goto done;
     }
     if (nz->lowercase) {
         if (lowercase(a.p, a.n, out)) goto done;
@@ -145,7 +148,7 @@ static int apply(const vr_normalizer *nz, const char *s, size_t n, vr_scratch *s
         return vr_buf_put(out, s, n);
     case NORM_REPLACE: return replace(nz, s, n, sc, out);
     case NORM_BERT: return bert(nz, s, n, sc, out);
-    case NORM_STRIP_ACCENTS: return remove_nonspacing_marks(s, n, out);
+    case NORM_STRIP_ACCENTS: return remove_marks(s, n, 0, out);
     case NORM_SEQUENCE: {
         vr_buf cur = {0}, next = {0};
         if (vr_buf_put(&cur, s, n)) return -1;

