@@ -133,6 +133,7 @@ vr_gen *vr_gen_new(vr_server *s, vr_http_conn *c, vr_api api, vr_req_params *p, 
     vr_http_conn_ref(c);
     g->api = api;
     g->p = *p;
+    g->p.sp.stop = g->p.stop; /* the array moved with the struct */
     memset(p, 0, sizeof *p);
     g->created = (int64_t)time(NULL);
     g->model = strdup(model);
