@@ -30,6 +30,13 @@ int rerr_oom(rstate *st, const node *n) {
 
 int undef_error(rstate *st, const node *at, val u) {
     if (u.flags & VF_UNSAFE) return rerr(st, at, "SecurityError: %.*s", (int)u.u.s.n, u.u.s.p);
+    if (u.why == UNDEF_NAME) return rerr(st, at, "UndefinedError: '%.*s' is undefined", (int)u.u.s.n, u.u.s.p);
+    if (u.why == UNDEF_ATTR) {
+        val o = {0};
+        o.t = u.objt;
+        if (o.t == V_NONE) return rerr(st, at, "UndefinedError: 'None' has no attribute '%.*s'", (int)u.u.s.n, u.u.s.p);
+        return rerr(st, at, "UndefinedError: '%s object' has no attribute '%.*s'", val_type_name(o), (int)u.u.s.n, u.u.s.p);
+    }
     if (u.u.s.p) return rerr(st, at, "UndefinedError: %.*s", (int)u.u.s.n, u.u.s.p);
     return rerr(st, at, "UndefinedError: value is undefined");
 }
@@ -242,14 +249,12 @@ static val method_val(rstate *st, val self, const char *name, size_t n) {
 }
 
 static val attr_undef(rstate *st, val obj, const char *name, size_t n) {
-    sbuf b;
-    sbuf_init(&b, st->a);
-    const char *tn = obj.t == V_DICT ? "dict" : obj.t == V_LIST ? ((obj.flags & VF_TUPLE) ? "tuple" : "list") : val_type_name(obj);
-    if (obj.t == V_NONE) sbuf_printf(&b, "'None' has no attribute '%.*s'", (int)n, name);
-    else sbuf_printf(&b, "'%s object' has no attribute '%.*s'", tn, (int)n, name);
+    (void)st;
     val u = v_undef(NULL);
-    u.u.s.p = b.p;
-    u.u.s.n = b.n;
+    u.why = UNDEF_ATTR;
+    u.objt = obj.t;
+    u.u.s.p = name;
+    u.u.s.n = n;
     return u;
 }
 
@@ -594,11 +599,9 @@ int eval_expr(rstate *st, scope *sc, const node *n, val *out) {
     case N_NAME: {
         *out = lookup(st, sc, n);
         if (out->t == V_UNDEF && !out->u.s.p) {
-            sbuf b;
-            sbuf_init(&b, st->a);
-            sbuf_printf(&b, "'%.*s' is undefined", (int)n->namelen, n->name);
-            out->u.s.p = b.p;
-            out->u.s.n = b.n;
+            out->why = UNDEF_NAME;
+            out->u.s.p = n->name;
+            out->u.s.n = n->namelen;
         }
         return 0;
     }
@@ -626,6 +629,12 @@ int eval_expr(rstate *st, scope *sc, const node *n, val *out) {
     case N_GETATTR: {
         val obj;
         if (eval_expr(st, sc, n->a, &obj)) return -1;
+        if (obj.t == V_DICT && !n->flag) {
+            /* the name is no method of any type (decided at parse time): a plain key lookup */
+            val *v = dict_get_str(obj.u.d, n->name, n->namelen);
+            *out = v ? *v : attr_undef(st, obj, n->name, n->namelen);
+            return 0;
+        }
         return get_attr(st, n, obj, n->name, n->namelen, out);
     }
     case N_GETITEM: {

@@ -58,8 +58,12 @@ typedef struct vjoiner vjoiner;
 #define VF_TUPLE 1   /* a V_LIST that is a Python tuple */
 #define VF_UNSAFE 2  /* a V_UNDEF standing for a refused sandbox attribute */
 
+/* what a V_UNDEF's u.s holds; the error message is only built on use */
+enum { UNDEF_MSG = 0, UNDEF_NAME, UNDEF_ATTR };
+
 typedef struct val {
     uint8_t t, flags;
+    uint8_t why, objt;  /* V_UNDEF: UNDEF_* and, for UNDEF_ATTR, the vtype of the object */
     union {
         bool b;
         int64_t i;
@@ -111,6 +115,7 @@ bool fmt_float(sbuf *b, double d);            /* float.__repr__ */
 val val_to_str(arena *a, val v);
 
 /* ---------- UTF-8 and Python str helpers (strings.c) */
+bool utf8_valid(const char *s, size_t n);
 size_t utf8_len(const char *s, size_t n);                    /* code points */
 size_t utf8_offset(const char *s, size_t n, size_t cp);      /* byte offset of code point cp */
 uint32_t utf8_decode(const char *s, size_t n, size_t *adv);

@@ -83,6 +83,7 @@ static int parse_string(jp *p, val *out) {
                 if (lo >= 0xDC00 && lo < 0xE000) cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
                 else p->i = save;
             }
+            if (cp >= 0xD800 && cp <= 0xDFFF) return jfail(p, "lone surrogate in \\u escape (not encodable as UTF-8)");
             char tmp[4];
             sbuf_put(&b, tmp, utf8_encode(cp, tmp));
             break;
@@ -184,6 +185,7 @@ static int parse_value(jp *p, val *out, int depth) {
 
 int json_parse(arena *a, const char *s, size_t n, val *out, char *err, size_t errlen) {
     jp p = {a, s, n, 0, err, errlen};
+    if (!utf8_valid(s, n)) return jfail(&p, "text is not valid UTF-8");
     if (parse_value(&p, out, 0)) return -1;
     skip_ws(&p);
     if (p.i != p.n) return jfail(&p, "trailing characters");

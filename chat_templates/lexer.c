@@ -127,6 +127,7 @@ static int decode_string(lx *L, const char *p, size_t n, token *t) {
             cp = cp * 16 + (uint32_t)d;
             i++;
         }
+        if (cp >= 0xD800 && cp <= 0xDFFF) return lfail(L, (size_t)(p - L->s) + i, "surrogate code point in string literal%s", "");
         if (cp > 0x10FFFF) return lfail(L, (size_t)(p - L->s) + i, "illegal Unicode character in string literal%s", "");
         char tmp[4];
         sbuf_put(&b, tmp, utf8_encode(cp, tmp));
@@ -319,6 +320,7 @@ static size_t lstrip_text(const char *text, size_t len, bool line_starting) {
 }
 
 int lex(arena *a, const char *src, size_t len, token_list *out, char *err, size_t errlen) {
+    if (!utf8_valid(src, len)) { snprintf(err, errlen, "template source is not valid UTF-8"); return -1; }
     /* normalise newlines and drop one trailing newline */
     char *s = arena_alloc(a, len + 1);
     if (!s) { snprintf(err, errlen, "out of memory"); return -1; }

@@ -308,6 +308,18 @@ static node *parse_subscribed(ps *p) {
     return s;
 }
 
+/* could obj.name be a method (or special attribute) for some value type? */
+static bool may_be_method(const char *name, size_t n) {
+    static const uint8_t kinds[] = {V_STR, V_LIST, V_DICT, V_CYCLER, V_LOOP, V_FLOAT};
+    bool unsafe;
+    for (size_t i = 0; i < sizeof kinds; i++) {
+        val v = {0};
+        v.t = kinds[i];
+        if (has_method(v, name, n, &unsafe)) return true;
+    }
+    return n == 0 || name[0] == '_';
+}
+
 static node *parse_postfix(ps *p, node *n) {
     for (;;) {
         const token *t = cur(p);
@@ -320,6 +332,7 @@ static node *parse_postfix(ps *p, node *n) {
                 if (!g) return NULL;
                 g->name = a->p;
                 g->namelen = a->n;
+                g->flag = may_be_method(a->p, a->n);
             } else if (a->type == T_INT) {
                 g = mk(p, N_GETITEM, a);
                 if (!g) return NULL;

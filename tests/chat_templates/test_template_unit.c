@@ -90,6 +90,12 @@ static void test_errors(void) {
     expect_err("{{ x }}", "[1, 2]", NULL, "must be an object");
     expect_err("{{ x }}", "{\"x\": 1} trailing", NULL, "context JSON");
     expect_err("{{ x }}", "{\"x\": \"\\q\"}", NULL, "context JSON");
+    /* invalid UTF-8 anywhere is refused (Python could not decode it either) */
+    expect_err("{{ 'a\xdf\x8d\x9a' }}", NULL, NULL, "not valid UTF-8");
+    expect_err("{{ x }}", "{\"x\": \"\xff\"}", NULL, "not valid UTF-8");
+    expect_err("{{ x }}", "{\"x\": \"\\ud800\"}", NULL, "surrogate");
+    /* found by the fuzzer: iterating a string with stray continuation bytes */
+    expect_err("{{ '-'.join('\x85\x86\xdf\x8d\x9a\x9c\x8a\x8ds') }}", NULL, NULL, "not valid UTF-8");
 }
 
 static void test_hostile(void) {
