@@ -24,7 +24,7 @@ struct arena_block {
 
 }  // namespace
 
-struct vr_json_doc {
+struct vr_jdoc {
     arena_block *blocks = nullptr;
     vr_json root{};
     bool oom = false;
@@ -112,7 +112,7 @@ struct vr_json_doc {
         return false;
     }
 
-    ~vr_json_doc() {
+    ~vr_jdoc() {
         while (blocks) {
             arena_block *n = blocks->next;
             std::free(blocks);
@@ -123,9 +123,9 @@ struct vr_json_doc {
 
 extern "C" {
 
-vr_json_doc *vr_jdoc_parse(const char *text, size_t len, char *err, size_t errlen) {
+vr_jdoc *vr_jdoc_parse(const char *text, size_t len, char *err, size_t errlen) {
     if (err && errlen) err[0] = 0;
-    auto *doc = new (std::nothrow) vr_json_doc();
+    auto *doc = new (std::nothrow) vr_jdoc();
     if (!doc) {
         if (err) std::snprintf(err, errlen, "out of memory");
         return nullptr;
@@ -156,9 +156,9 @@ vr_json_doc *vr_jdoc_parse(const char *text, size_t len, char *err, size_t errle
     return doc;
 }
 
-void vr_jdoc_free(vr_json_doc *doc) { delete doc; }
+void vr_jdoc_free(vr_jdoc *doc) { delete doc; }
 
-const vr_json *vr_jdoc_root(const vr_json_doc *doc) { return doc ? &doc->root : nullptr; }
+const vr_json *vr_jdoc_root(const vr_jdoc *doc) { return doc ? &doc->root : nullptr; }
 
 const vr_json *vr_jget(const vr_json *obj, const char *key) {
     if (!obj || obj->type != VR_JSON_OBJECT) return nullptr;

@@ -44,12 +44,12 @@ struct vr_json {
     } u;
 };
 
-typedef struct vr_json_doc vr_json_doc;
+typedef struct vr_jdoc vr_jdoc;
 
 /* Parse len bytes. On error returns NULL and writes a one-line message. */
-vr_json_doc *vr_jdoc_parse(const char *text, size_t len, char *err, size_t errlen);
-void vr_jdoc_free(vr_json_doc *doc);
-const vr_json *vr_jdoc_root(const vr_json_doc *doc);
+vr_jdoc *vr_jdoc_parse(const char *text, size_t len, char *err, size_t errlen);
+void vr_jdoc_free(vr_jdoc *doc);
+const vr_json *vr_jdoc_root(const vr_jdoc *doc);
 
 /* Lookup helpers; all accept NULL and return NULL/0 when absent. */
 const vr_json *vr_jget(const vr_json *obj, const char *key); /* last duplicate wins */

@@ -67,9 +67,9 @@ void vr_send_json(vr_http_conn *c, int status, vr_sbuf *body) {
     vr_sb_free(body);
 }
 
-vr_json_doc *vr_parse_body(vr_http_conn *c, const vr_http_req *r) {
+vr_jdoc *vr_parse_body(vr_http_conn *c, const vr_http_req *r) {
     char err[200];
-    vr_json_doc *d = vr_jdoc_parse(r->body, r->body_len, err, sizeof err);
+    vr_jdoc *d = vr_jdoc_parse(r->body, r->body_len, err, sizeof err);
     if (!d) {
         vr_send_error(c, 400, NULL, "the request body is not valid JSON: %s", err);
         return NULL;

@@ -120,7 +120,7 @@ void vr_send_error_with_headers(vr_http_conn *c, int status, const char *headers
 void vr_error_json(vr_sbuf *b, int status, const char *param, const char *message);
 void vr_send_json(vr_http_conn *c, int status, vr_sbuf *body); /* frees body */
 /* Parses the body as a JSON object; on failure answers 400 and returns NULL. */
-vr_json_doc *vr_parse_body(vr_http_conn *c, const vr_http_req *r);
+vr_jdoc *vr_parse_body(vr_http_conn *c, const vr_http_req *r);
 /* Checks "model" if present: must be a served name (else 404 and returns -1). */
 int vr_check_model(vr_server *s, vr_http_conn *c, const vr_json *body);
 /* 503 unless an engine (and, when need_tok, a tokenizer) is loaded. */

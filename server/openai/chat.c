@@ -29,7 +29,7 @@ static int check_tool_choice(vr_server *s, const vr_json *body, vr_field_err *e)
 }
 
 void vr_route_chat(vr_server *s, vr_http_conn *c, const vr_http_req *r) {
-    vr_json_doc *doc = vr_parse_body(c, r);
+    vr_jdoc *doc = vr_parse_body(c, r);
     if (!doc) return;
     if (vr_need_engine(s, c, 1)) {
         vr_jdoc_free(doc);

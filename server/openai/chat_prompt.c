@@ -76,7 +76,7 @@ static void write_tool_calls(vr_jw *w, const vr_json *calls) {
             for (size_t f = 0; f < m->value->u.obj.n; f++) {
                 const vr_json_member *fm = &m->value->u.obj.m[f];
                 vr_jw_key(w, fm->key);
-                vr_json_doc *args = NULL;
+                vr_jdoc *args = NULL;
                 if (!strcmp(fm->key, "arguments") && fm->value->type == VR_JSON_STRING)
                     args = vr_jdoc_parse(fm->value->u.str.s, fm->value->u.str.len, NULL, 0);
                 if (args && vr_jdoc_root(args)->type == VR_JSON_OBJECT) vr_jw_value(w, vr_jdoc_root(args));

@@ -79,7 +79,7 @@ int vr_parse_prompt_input(vr_server *s, const vr_json *body, const char *key, vr
 }
 
 void vr_route_completions(vr_server *s, vr_http_conn *c, const vr_http_req *r) {
-    vr_json_doc *doc = vr_parse_body(c, r);
+    vr_jdoc *doc = vr_parse_body(c, r);
     if (!doc) return;
     if (vr_need_engine(s, c, 0)) {
         vr_jdoc_free(doc);

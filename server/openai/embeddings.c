@@ -6,7 +6,7 @@
 #include "server/openai/openai.h"
 
 void vr_route_embeddings(vr_server *s, vr_http_conn *c, const vr_http_req *r) {
-    vr_json_doc *doc = vr_parse_body(c, r);
+    vr_jdoc *doc = vr_parse_body(c, r);
     if (!doc) return;
     if (vr_need_engine(s, c, 0)) {
         vr_jdoc_free(doc);

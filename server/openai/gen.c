@@ -39,7 +39,7 @@ struct vr_gen {
     vr_http_conn *c;
     vr_api api;
     vr_req_params p;
-    vr_json_doc *doc; /* the request body: params point into it until submitted */
+    vr_jdoc *doc; /* the request body: params point into it until submitted */
     char id[80];
     int64_t created;
     char *model;
@@ -150,7 +150,7 @@ vr_gen *vr_gen_new(vr_server *s, vr_http_conn *c, vr_api api, vr_req_params *p, 
 
 void vr_gen_discard(vr_gen *g) { gen_free(g); }
 
-void vr_gen_keep_doc(vr_gen *g, vr_json_doc *doc) { g->doc = doc; }
+void vr_gen_keep_doc(vr_gen *g, vr_jdoc *doc) { g->doc = doc; }
 
 void vr_gen_set_echo(vr_gen *g, int n, const char *const *texts, const size_t *lens) {
     g->echo = calloc((size_t)n + 1, sizeof *g->echo);

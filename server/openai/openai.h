@@ -104,7 +104,7 @@ void vr_gen_set_embedding(vr_gen *g, int base64, long long dimensions);
  * freed) and answers errors itself; g may be gone when this returns. */
 void vr_gen_submit(vr_gen *g, vr_prep *prep);
 /* g frees doc when it ends (params point into it). */
-void vr_gen_keep_doc(vr_gen *g, vr_json_doc *doc);
+void vr_gen_keep_doc(vr_gen *g, vr_jdoc *doc);
 /* Parses a prompt/input field (string, [string], [int], [[int]]) into prep:
  * texts to encode, or ids directly (then *has_ids = 1 and prep->ids/n_ids
  * are filled). */

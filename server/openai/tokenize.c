@@ -8,7 +8,7 @@
 
 typedef struct tok_job {
     vr_http_conn *c;
-    vr_json_doc *doc;
+    vr_jdoc *doc;
     int return_token_strs;
 } tok_job;
 
@@ -48,7 +48,7 @@ static void tokenize_done(vr_prep *p) {
 }
 
 void vr_route_tokenize(vr_server *s, vr_http_conn *c, const vr_http_req *r) {
-    vr_json_doc *doc = vr_parse_body(c, r);
+    vr_jdoc *doc = vr_parse_body(c, r);
     if (!doc) return;
     if (vr_need_engine(s, c, 1)) {
         vr_jdoc_free(doc);
@@ -119,7 +119,7 @@ out:
 }
 
 void vr_route_detokenize(vr_server *s, vr_http_conn *c, const vr_http_req *r) {
-    vr_json_doc *doc = vr_parse_body(c, r);
+    vr_jdoc *doc = vr_parse_body(c, r);
     if (!doc) return;
     if (vr_need_engine(s, c, 1)) {
         vr_jdoc_free(doc);

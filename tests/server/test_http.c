@@ -159,7 +159,7 @@ static void test_basic_routes(void) {
     CHECK(strstr(buf, "<html") && strstr(buf, "/v1/chat/completions"));
     CHECK(request("GET /openapi.json HTTP/1.1\r\nHost: x\r\n" AUTH "\r\n", buf, sizeof buf, NULL) == 200);
     const char *b = body_of(buf);
-    vr_json_doc *d = vr_jdoc_parse(b, strlen(b), NULL, 0);
+    vr_jdoc *d = vr_jdoc_parse(b, strlen(b), NULL, 0);
     CHECK(d && vr_jget(vr_jget(vr_jdoc_root(d), "paths"), "/v1/completions"));
     vr_jdoc_free(d);
     /* HTTP/1.0 without keep-alive: answered, then closed */

@@ -26,7 +26,7 @@ static void check_str(const char *in, size_t n, const char *want) {
         failures++;
     }
     /* whatever went in, what comes out parses back */
-    vr_json_doc *d = vr_jdoc_parse(b.p, b.len, NULL, 0);
+    vr_jdoc *d = vr_jdoc_parse(b.p, b.len, NULL, 0);
     CHECK(d != NULL);
     vr_jdoc_free(d);
     vr_sb_free(&b);
@@ -123,7 +123,7 @@ static void test_reader(void) {
     char err[200];
     const char *text = "{\"s\":\"h\\u00e9\\n\",\"i\":-42,\"big\":18446744073709551615,\"d\":1.5e3,"
                        "\"t\":true,\"n\":null,\"a\":[1,[2,{}]],\"dup\":1,\"dup\":2}";
-    vr_json_doc *d = vr_jdoc_parse(text, strlen(text), err, sizeof err);
+    vr_jdoc *d = vr_jdoc_parse(text, strlen(text), err, sizeof err);
     CHECK(d != NULL);
     if (!d) return;
     const vr_json *r = vr_jdoc_root(d);
@@ -155,12 +155,12 @@ static void test_reader(void) {
     const char *bad[] = {"", "{", "{\"a\":}", "[1,]", "nul", "{\"a\":1}x", "\"\xff\"", "{\"a\":\"\xc3\"}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = 0;
-        vr_json_doc *x = vr_jdoc_parse(bad[i], strlen(bad[i]), err, sizeof err);
+        vr_jdoc *x = vr_jdoc_parse(bad[i], strlen(bad[i]), err, sizeof err);
         CHECK(x == NULL);
         CHECK(err[0] != 0);
         vr_jdoc_free(x);
     }
-    vr_json_doc *x = vr_jdoc_parse("\"\xff\"", 3, err, sizeof err);
+    vr_jdoc *x = vr_jdoc_parse("\"\xff\"", 3, err, sizeof err);
     CHECK(!x && strstr(err, "UTF-8"));
     /* very deep nesting is refused, not a stack overflow */
     size_t depth = 100000;
