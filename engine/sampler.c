@@ -31,7 +31,8 @@ int vr_sampler_scratch_init(vr_sampler_scratch *s, int vocab) {
     s->probs = malloc((size_t)vocab * sizeof *s->probs);
     s->idx = malloc((size_t)vocab * sizeof *s->idx);
     s->count = calloc((size_t)vocab, sizeof *s->count);
-    if (!s->probs || !s->idx || !s->count) {
+    s->bsum = malloc(((size_t)vocab / 256 + 1) * sizeof *s->bsum);
+    if (!s->probs || !s->idx || !s->count || !s->bsum) {
         vr_sampler_scratch_free(s);
         return -1;
     }
@@ -42,6 +43,7 @@ void vr_sampler_scratch_free(vr_sampler_scratch *s) {
     free(s->probs);
     free(s->idx);
     free(s->count);
+    free(s->bsum);
     memset(s, 0, sizeof *s);
 }
 
@@ -165,83 +167,104 @@ static void sort_best(const float *pr, int32_t *idx, int n) {
     free(tmp);
 }
 
-/* Softmax of logits/temperature then min_p, top_k, top_p; probs[] ends
- * normalized with zeros for removed tokens. */
-static void truncated_distribution(const vr_sampling_params *p, const float *logits, int vocab,
-                                   vr_sampler_scratch *s, float *probs) {
+/* exp(x) for x <= 0 in plain float arithmetic the compiler can vectorize
+ * (range reduction to 2^n * e^r, |r| <= ln2/2, degree-6 polynomial;
+ * relative error ~1e-7). Anything below -87, -inf included, is exactly 0. */
+static inline float exp_nonpos(float x) {
+    float xc = x < -87.0f ? -87.0f : x;
+    float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest */
+    float r = xc - n * 0.693359375f + n * 2.12194440e-4f;
+    float q = 1.9875691500e-4f;
+    q = q * r + 1.3981999507e-3f;
+    q = q * r + 8.3334519073e-3f;
+    q = q * r + 4.1665795894e-2f;
+    q = q * r + 1.6666665459e-1f;
+    q = q * r + 5.0000001201e-1f;
+    float e = q * r * r + r + 1.0f;
+    union { int32_t i; float f; } sc;
+    sc.i = ((int32_t)n + 127) << 23;
+    return x < -87.0f ? 0.0f : e * sc.f;
+}
+
+#define DRAW_BLOCK 256
+
+/* Sum of w[0..n) in float lanes (vectorizes), folded into a double. */
+static double sum_floats(const float *w, int n) {
+    float acc[8] = {0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) acc[k] += w[i + k];
+    double t = 0;
+    for (int k = 0; k < 8; k++) t += acc[k];
+    for (; i < n; i++) t += w[i];
+    return t;
+}
+
+/* Per-block sums of the weights (the draw walks blocks first); returns the total. */
+static double block_sums(const float *w, int vocab, double *bsum) {
+    double tot = 0;
+    for (int b = 0; b * DRAW_BLOCK < vocab; b++) {
+        int lo = b * DRAW_BLOCK, n = vocab - lo < DRAW_BLOCK ? vocab - lo : DRAW_BLOCK;
+        bsum[b] = sum_floats(w + lo, n);
+        tot += bsum[b];
+    }
+    return tot;
+}
+
+/* Weights proportional to softmax(logits / temperature), with min_p, top_k
+ * and top_p applied (zeros for removed tokens); the largest weight is 1.
+ * Fills s->bsum and returns the total weight. */
+static double truncated_weights(const vr_sampling_params *p, const float *logits, int vocab,
+                                vr_sampler_scratch *s, float *w) {
     float inv_t = 1.0f / p->temperature;
     float mx = -INFINITY;
-    for (int v = 0; v < vocab; v++)
-        if (logits[v] > mx) mx = logits[v];
-    double sum = 0;
-    for (int v = 0; v < vocab; v++) {
-        float e = logits[v] == -INFINITY ? 0.0f : expf((logits[v] - mx) * inv_t);
-        probs[v] = e;
-        sum += e;
-    }
-    float inv = (float)(1.0 / sum);
-    float pmax = 0;
-    for (int v = 0; v < vocab; v++) {
-        probs[v] *= inv;
-        if (probs[v] > pmax) pmax = probs[v];
-    }
-    int removed = 0;
-    if (p->min_p > 0.0f) {
-        float thr = p->min_p * pmax;
-        for (int v = 0; v < vocab; v++)
-            if (probs[v] < thr) {
-                probs[v] = 0.0f;
-                removed = 1;
-            }
+    for (int v = 0; v < vocab; v++) mx = logits[v] > mx ? logits[v] : mx;
+    for (int v = 0; v < vocab; v++) w[v] = exp_nonpos((logits[v] - mx) * inv_t);
+    if (p->min_p > 0.0f) { /* relative to the top weight, which is 1 */
+        float thr = p->min_p;
+        for (int v = 0; v < vocab; v++) w[v] = w[v] < thr ? 0.0f : w[v];
     }
     int k = p->top_k > 0 && p->top_k < vocab ? p->top_k : 0;
-    int use_top_p = p->top_p < 1.0f;
-    if (k || use_top_p) {
-        removed = 1;
+    if (k || p->top_p < 1.0f) {
         int m = 0;
         for (int v = 0; v < vocab; v++)
-            if (probs[v] > 0.0f) s->idx[m++] = v;
+            if (w[v] > 0.0f) s->idx[m++] = v;
         if (k && k < m) {
-            select_top(probs, s->idx, m, k);
+            select_top(w, s->idx, m, k);
             /* keep ties with the k-th value, as a "logits < kth value" mask does */
-            float kth = probs[s->idx[0]];
+            float kth = w[s->idx[0]];
             for (int i = 1; i < k; i++)
-                if (probs[s->idx[i]] < kth) kth = probs[s->idx[i]];
+                if (w[s->idx[i]] < kth) kth = w[s->idx[i]];
             int keep = k;
             for (int i = k; i < m; i++) {
-                if (probs[s->idx[i]] >= kth) s->idx[keep++] = s->idx[i];
-                else probs[s->idx[i]] = 0.0f;
+                if (w[s->idx[i]] >= kth) s->idx[keep++] = s->idx[i];
+                else w[s->idx[i]] = 0.0f;
             }
             m = keep;
         }
-        if (use_top_p && m > 1) {
+        if (p->top_p < 1.0f && m > 1) {
             double tot = 0;
-            for (int i = 0; i < m; i++) tot += probs[s->idx[i]];
+            for (int i = 0; i < m; i++) tot += w[s->idx[i]];
             double target = (double)p->top_p * tot;
             /* only the head of the order matters: grow it until it covers top_p */
             int h = m < 64 ? m : 64;
             for (;;) {
-                if (h < m) select_top(probs, s->idx, m, h);
-                sort_best(probs, s->idx, h);
+                if (h < m) select_top(w, s->idx, m, h);
+                sort_best(w, s->idx, h);
                 double cum = 0;
                 int cut = -1;
                 for (int i = 0; i < h; i++) {
-                    cum += probs[s->idx[i]];
+                    cum += w[s->idx[i]];
                     if (cum >= target) { cut = i + 1; break; }
                 }
                 if (cut < 0 && h < m) { h = h * 8 < m ? h * 8 : m; continue; }
                 if (cut < 0) cut = m; /* rounding: keep everything */
-                for (int i = cut; i < m; i++) probs[s->idx[i]] = 0.0f;
+                for (int i = cut; i < m; i++) w[s->idx[i]] = 0.0f;
                 break;
             }
         }
     }
-    if (removed) { /* renormalize what is left */
-        double tot = 0;
-        for (int v = 0; v < vocab; v++) tot += probs[v];
-        float r = (float)(1.0 / tot);
-        for (int v = 0; v < vocab; v++) probs[v] *= r;
-    }
+    return block_sums(w, vocab, s->bsum);
 }
 
 void vr_sampler_distribution(const vr_sample_ctx *c, float *logits, int vocab,
@@ -252,22 +275,27 @@ void vr_sampler_distribution(const vr_sample_ctx *c, float *logits, int vocab,
         probs[argmax(logits, vocab)] = 1.0f;
         return;
     }
-    truncated_distribution(c->p, logits, vocab, s, probs);
+    double tot = truncated_weights(c->p, logits, vocab, s, probs);
+    float r = (float)(1.0 / tot);
+    for (int v = 0; v < vocab; v++) probs[v] *= r;
 }
 
 int32_t vr_sampler_sample(const vr_sample_ctx *c, float *logits, int vocab, vr_sampler_scratch *s) {
     vr_sampler_apply_logit_processors(c, logits, vocab, s);
     if (vr_sampler_is_greedy(c->p)) return argmax(logits, vocab);
-    truncated_distribution(c->p, logits, vocab, s, s->probs);
-    double u = vr_rng_uniform(c->seed, (uint64_t)c->seq_index, (uint64_t)c->n_output);
-    /* inverse CDF in id order; the last token with mass catches rounding */
+    double tot = truncated_weights(c->p, logits, vocab, s, s->probs);
+    double target = vr_rng_uniform(c->seed, (uint64_t)c->seq_index, (uint64_t)c->n_output) * tot;
+    /* inverse CDF in id order: find the block, then the token; the last
+     * token with weight catches rounding at the top end */
     double cum = 0;
+    int nb = (vocab + DRAW_BLOCK - 1) / DRAW_BLOCK, b = 0;
+    while (b < nb - 1 && cum + s->bsum[b] <= target) cum += s->bsum[b++];
     int32_t last = -1;
-    for (int v = 0; v < vocab; v++) {
+    for (int v = b * DRAW_BLOCK; v < vocab; v++) {
         if (s->probs[v] <= 0.0f) continue;
         cum += s->probs[v];
         last = v;
-        if (u < cum) return v;
+        if (target < cum) return v;
     }
     return last >= 0 ? last : argmax(logits, vocab);
 }
@@ -277,8 +305,14 @@ void vr_sampler_logprobs(const float *logits, int vocab, int32_t token, int k, f
     float mx = -INFINITY;
     for (int v = 0; v < vocab; v++)
         if (logits[v] > mx) mx = logits[v];
+    /* sum of exp in float lanes (vectorizes); the max term is 1, so no overflow */
+    float acc[8] = {0};
+    int v8 = 0;
+    for (; v8 + 8 <= vocab; v8 += 8)
+        for (int k2 = 0; k2 < 8; k2++) acc[k2] += exp_nonpos(logits[v8 + k2] - mx);
     double sum = 0;
-    for (int v = 0; v < vocab; v++) sum += exp((double)logits[v] - mx);
+    for (int k2 = 0; k2 < 8; k2++) sum += acc[k2];
+    for (; v8 < vocab; v8++) sum += exp_nonpos(logits[v8] - mx);
     float lse = mx + (float)log(sum);
     if (token_lp) *token_lp = token >= 0 ? logits[token] - lse : NAN;
     if (k <= 0) return;

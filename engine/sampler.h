@@ -40,6 +40,7 @@ typedef struct vr_sampler_scratch {
     float *probs;      /* [vocab] */
     int32_t *idx;      /* [vocab] */
     uint32_t *count;   /* [vocab], kept all-zero between calls */
+    double *bsum;      /* [vocab / 256 + 1] block sums of the draw weights */
 } vr_sampler_scratch;
 
 int vr_sampler_scratch_init(vr_sampler_scratch *s, int vocab);
