@@ -43,7 +43,7 @@ static void *cpu_upload_weight(vr_backend *be, const void *host, size_t nelem, v
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
     size_t es = vr_dtype_size(dt);
     if (es == 0 || nelem > SIZE_MAX / es) return NULL;
-    unsigned char *copy = malloc(nelem * es ? nelem * es : 1);
+    unsigned char *copy = malloc(nelem > 0 ? nelem * es : 1);
     if (!copy) return NULL;
     const unsigned char *src = host;
     for (size_t i = 0; i < nelem; i++)

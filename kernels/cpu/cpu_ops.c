@@ -198,6 +198,7 @@ void vr_cpu_act_mul(vr_backend *be, float *out, const float *gate_up, int ntok, 
 }
 
 void vr_cpu_add(vr_backend *be, float *x, const float *y, size_t n) {
+    (void)be;
 #ifdef VR_HAVE_X86_SIMD
     if (cpu(be)->isa == VR_CPU_ISA_AVX2) {
         vr_avx2_add(x, y, n);
