@@ -3,6 +3,7 @@
  * admission errors, embeddings and the engine thread, each checked against
  * outputs computed directly from token lists. */
 #include <pthread.h>
+#include <stdint.h>
 
 #include "test_engine_fake.h"
 
@@ -568,7 +569,43 @@ static void test_thread(void) {
     pthread_cond_destroy(&W.cv);
 }
 
+/* Under the priority policy the lower value runs first, whatever the order
+ * of arrival; under FCFS arrival order wins. */
+static int finish_order[8], n_finished_order;
+static void on_out_order(void *u, const vr_output_delta *d) {
+    if (d->request_finished) finish_order[n_finished_order++] = (int)(intptr_t)u;
+}
+
+static void test_priority(void) {
+    for (int policy = 0; policy < 2; policy++) {
+        vr_engine_options o = opts(1, 64);
+        o.scheduling_policy_priority = policy;
+        vr_engine *e = fake_engine(&o, V, 200, 40, -1, NULL);
+        if (!e) { failures++; continue; }
+        n_finished_order = 0;
+        int32_t prompt[20];
+        make_prompt(prompt, 20, V, 8);
+        vr_sampling_params p = greedy(4);
+        char err[256];
+        int prio[3] = {5, 1, 3};
+        for (int i = 0; i < 3; i++) {
+            char id[8];
+            snprintf(id, sizeof id, "p%d", i);
+            vr_engine_submit(e, id, VR_REQ_GENERATE, prompt, 20, &p, prio[i], on_out_order, (void *)(intptr_t)i,
+                             err, sizeof err);
+        }
+        run_all(e);
+        int want_prio[3] = {1, 2, 0}, want_fcfs[3] = {0, 1, 2};
+        const int *want = policy ? want_prio : want_fcfs;
+        CHECK(n_finished_order == 3 && finish_order[0] == want[0] && finish_order[1] == want[1] &&
+              finish_order[2] == want[2], "policy %d: order %d %d %d", policy, finish_order[0], finish_order[1],
+              finish_order[2]);
+        vr_engine_destroy(e);
+    }
+}
+
 int main(void) {
+    test_priority();
     test_batch_invariance();
     test_prefix_cache();
     test_fork_seeded();
