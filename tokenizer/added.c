@@ -26,7 +26,7 @@ static int32_t new_node(vr_trie *t, unsigned char b) {
     return (int32_t)t->n++;
 }
 
-vr_trie *vr_trie_build(const vr_added *toks, size_t n, int normalized, const char *const *patterns,
+vr_trie *vr_tok_trie_build(const vr_added *toks, size_t n, int normalized, const char *const *patterns,
                        const size_t *pattern_lens) {
     vr_trie *t = calloc(1, sizeof *t);
     if (!t) return NULL;
@@ -55,11 +55,11 @@ vr_trie *vr_trie_build(const vr_added *toks, size_t n, int normalized, const cha
     }
     return t;
 fail:
-    vr_trie_free(t);
+    vr_tok_trie_free(t);
     return NULL;
 }
 
-void vr_trie_free(vr_trie *t) {
+void vr_tok_trie_free(vr_trie *t) {
     if (!t) return;
     free(t->nodes);
     free(t);
@@ -69,12 +69,12 @@ static uint32_t char_before(const char *s, size_t i) {
     size_t k = i - 1;
     while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80) k--;
     size_t adv;
-    return vr_utf8_next(s + k, i - k, &adv);
+    return vr_tok_utf8_next(s + k, i - k, &adv);
 }
 
-static int is_word_char(uint32_t c) { return c == '_' || vr_is_alnum(c); }
+static int is_word_char(uint32_t c) { return c == '_' || vr_tok_is_alnum(c); }
 
-int vr_trie_find(const vr_trie *t, const vr_added *toks, const char *s, size_t n, vr_added_match **out,
+int vr_tok_trie_find(const vr_trie *t, const vr_added *toks, const char *s, size_t n, vr_added_match **out,
                  size_t *n_out) {
     vr_added_match *m = NULL;
     size_t mn = 0, mcap = 0, start_offset = 0;
@@ -105,7 +105,7 @@ int vr_trie_find(const vr_trie *t, const vr_added *toks, const char *s, size_t n
         if (a->single_word) {
             size_t adv;
             int start_ok = start == 0 || !is_word_char(char_before(s, start));
-            int stop_ok = stop == n || !is_word_char(vr_utf8_next(s + stop, n - stop, &adv));
+            int stop_ok = stop == n || !is_word_char(vr_tok_utf8_next(s + stop, n - stop, &adv));
             if (!start_ok || !stop_ok) continue;
         }
         if (a->lstrip) {
@@ -114,7 +114,7 @@ int vr_trie_find(const vr_trie *t, const vr_added *toks, const char *s, size_t n
                 size_t k = ns - 1;
                 while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80) k--;
                 size_t adv;
-                if (!vr_is_whitespace(vr_utf8_next(s + k, ns - k, &adv))) break;
+                if (!vr_tok_is_whitespace(vr_tok_utf8_next(s + k, ns - k, &adv))) break;
                 ns = k;
             }
             start = ns > start_offset ? ns : start_offset;
@@ -122,7 +122,7 @@ int vr_trie_find(const vr_trie *t, const vr_added *toks, const char *s, size_t n
         if (a->rstrip) {
             while (stop < n) {
                 size_t adv;
-                if (!vr_is_whitespace(vr_utf8_next(s + stop, n - stop, &adv))) break;
+                if (!vr_tok_is_whitespace(vr_tok_utf8_next(s + stop, n - stop, &adv))) break;
                 stop += adv;
             }
         }

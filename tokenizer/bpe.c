@@ -54,17 +54,17 @@ static int sym_add(symbols *w, int32_t id, size_t len) {
 }
 
 /* Looks a character (with optional prefix/suffix) up in the vocab. */
-static int32_t lookup_affixed(const vr_model *m, const char *c, size_t n, int pre, int suf, char *tmp) {
-    if (!pre && !suf) return vr_strmap_get(&m->vocab, c, n);
+static int32_t lookup_affixed(const vr_tok_model *m, const char *c, size_t n, int pre, int suf, char *tmp) {
+    if (!pre && !suf) return vr_tok_strmap_get(&m->vocab, c, n);
     size_t k = 0;
     if (pre) { memcpy(tmp, m->prefix, m->prefix_len); k = m->prefix_len; }
     memcpy(tmp + k, c, n);
     k += n;
     if (suf) { memcpy(tmp + k, m->suffix, m->suffix_len); k += m->suffix_len; }
-    return vr_strmap_get(&m->vocab, tmp, k);
+    return vr_tok_strmap_get(&m->vocab, tmp, k);
 }
 
-static int merge_word(const vr_model *m, const char *w, size_t n, vr_ids *out) {
+static int merge_word(const vr_tok_model *m, const char *w, size_t n, vr_ids *out) {
     /* one symbol per byte at most (byte fallback), plus nothing else */
     symbols word = {malloc((n + 1) * sizeof(symbol)), 0, n + 1};
     cand *heap = malloc((2 * n + 2) * sizeof(cand));
@@ -75,7 +75,7 @@ static int merge_word(const vr_model *m, const char *w, size_t n, vr_ids *out) {
     size_t unk_len = 0;
     for (size_t i = 0; i < n;) {
         size_t adv;
-        vr_utf8_next(w + i, n - i, &adv);
+        vr_tok_utf8_next(w + i, n - i, &adv);
         int first = i == 0, last = i + adv >= n;
         int pre = !first && m->prefix_len, suf = last && m->suffix_len;
         int32_t id = lookup_affixed(m, w + i, adv, pre, suf, tmp);
@@ -127,7 +127,7 @@ static int merge_word(const vr_model *m, const char *w, size_t n, vr_ids *out) {
 
     size_t hn = 0;
     for (size_t i = 0; i + 1 < word.n; i++) {
-        const vr_pairslot *p = vr_pairmap_get(&m->merges, word.s[i].id, word.s[i + 1].id);
+        const vr_pairslot *p = vr_tok_pairmap_get(&m->merges, word.s[i].id, word.s[i + 1].id);
         if (p) heap_push(heap, &hn, (cand){p->rank, (int32_t)i, p->id});
     }
     size_t heap_cap = 2 * word.cap + 2;
@@ -136,7 +136,7 @@ static int merge_word(const vr_model *m, const char *w, size_t n, vr_ids *out) {
         symbol *cur = &word.s[top.pos];
         if (cur->len == 0 || cur->next < 0) continue;
         symbol *right = &word.s[cur->next];
-        const vr_pairslot *p = vr_pairmap_get(&m->merges, cur->id, right->id);
+        const vr_pairslot *p = vr_tok_pairmap_get(&m->merges, cur->id, right->id);
         if (!p || p->id != top.id) continue; /* stale candidate */
         cur->id = top.id;
         cur->len += right->len;
@@ -151,16 +151,16 @@ static int merge_word(const vr_model *m, const char *w, size_t n, vr_ids *out) {
             heap_cap *= 2;
         }
         if (cur->prev >= 0) {
-            p = vr_pairmap_get(&m->merges, word.s[cur->prev].id, cur->id);
+            p = vr_tok_pairmap_get(&m->merges, word.s[cur->prev].id, cur->id);
             if (p) heap_push(heap, &hn, (cand){p->rank, cur->prev, p->id});
         }
         if (cur->next >= 0) {
-            p = vr_pairmap_get(&m->merges, cur->id, word.s[cur->next].id);
+            p = vr_tok_pairmap_get(&m->merges, cur->id, word.s[cur->next].id);
             if (p) heap_push(heap, &hn, (cand){p->rank, top.pos, p->id});
         }
     }
     for (int32_t i = 0; i >= 0; i = word.s[i].next)
-        if (vr_ids_push(out, word.s[i].id)) goto done;
+        if (vr_tok_ids_push(out, word.s[i].id)) goto done;
     rc = 0;
 done:
     free(word.s);
@@ -181,14 +181,14 @@ typedef struct { uint64_t hash; uint32_t klen, n; char *mem; /* key bytes then i
 typedef struct { pthread_mutex_t mu; cache_entry e[CACHE_SLOTS]; } cache_shard;
 struct vr_cache { cache_shard shard[CACHE_SHARDS]; };
 
-vr_cache *vr_cache_create(void) {
+vr_cache *vr_tok_cache_create(void) {
     vr_cache *c = calloc(1, sizeof *c);
     if (!c) return NULL;
     for (int i = 0; i < CACHE_SHARDS; i++) pthread_mutex_init(&c->shard[i].mu, NULL);
     return c;
 }
 
-void vr_cache_free(vr_cache *c) {
+void vr_tok_cache_free(vr_cache *c) {
     if (!c) return;
     for (int i = 0; i < CACHE_SHARDS; i++) {
         pthread_mutex_destroy(&c->shard[i].mu);
@@ -207,7 +207,7 @@ static int cache_get(vr_cache *c, uint64_t h, const char *w, size_t n, vr_ids *o
         memcpy(ids, e->mem + n, e->n * sizeof(int32_t));
         uint32_t k = e->n;
         pthread_mutex_unlock(&s->mu);
-        return vr_ids_append(out, ids, k) ? -1 : 1;
+        return vr_tok_ids_append(out, ids, k) ? -1 : 1;
     }
     pthread_mutex_unlock(&s->mu);
     return hit;
@@ -227,17 +227,17 @@ static void cache_put(vr_cache *c, uint64_t h, const char *w, size_t n, const in
     free(old);
 }
 
-int vr_bpe_tokenize(const vr_model *m, const char *w, size_t n, vr_ids *out) {
+int vr_tok_bpe_tokenize(const vr_tok_model *m, const char *w, size_t n, vr_ids *out) {
     if (n == 0) return 0;
     if (m->ignore_merges) {
-        int32_t id = vr_strmap_get(&m->vocab, w, n);
-        if (id >= 0) return vr_ids_push(out, id);
+        int32_t id = vr_tok_strmap_get(&m->vocab, w, n);
+        if (id >= 0) return vr_tok_ids_push(out, id);
     }
     uint64_t h = 0;
     /* byte fallback can give up to 4 ids per byte of input: bound the copy */
     int cacheable = m->cache && n <= CACHE_MAX_WORD;
     if (cacheable) {
-        h = vr_hash_bytes(w, n);
+        h = vr_tok_hash_bytes(w, n);
         int r = cache_get(m->cache, h, w, n, out);
         if (r) return r < 0 ? -1 : 0;
     }
@@ -248,14 +248,14 @@ int vr_bpe_tokenize(const vr_model *m, const char *w, size_t n, vr_ids *out) {
     return 0;
 }
 
-void vr_model_free(vr_model *m) {
+void vr_tok_model_free(vr_tok_model *m) {
     free(m->tok);
     free(m->tok_len);
     free(m->arena);
-    vr_strmap_free(&m->vocab);
-    vr_pairmap_free(&m->merges);
+    vr_tok_strmap_free(&m->vocab);
+    vr_tok_pairmap_free(&m->merges);
     free(m->prefix);
     free(m->suffix);
-    vr_cache_free(m->cache);
+    vr_tok_cache_free(m->cache);
     memset(m, 0, sizeof *m);
 }

@@ -43,7 +43,7 @@ static int replace_all(vr_detok *d, const vr_pattern *pat, const char *rep, size
     while (pos <= n) {
         size_t ms = 0, me = 0;
         int r;
-        if (pat->kind == PAT_REGEX) r = vr_regex_find(&pat->re, d->md, s, n, pos, &ms, &me);
+        if (pat->kind == PAT_REGEX) r = vr_tok_regex_find(&pat->re, d->md, s, n, pos, &ms, &me);
         else {
             const char *f = pat->str_len && pat->str_len <= n - pos ? memmem(s + pos, n - pos, pat->str, pat->str_len) : NULL;
             r = f != NULL;
@@ -51,16 +51,16 @@ static int replace_all(vr_detok *d, const vr_pattern *pat, const char *rep, size
         }
         if (r < 0) return -1;
         if (!r) break;
-        if (vr_buf_put(out, s + pos, ms - pos) || vr_buf_put(out, rep, rep_len)) return -1;
+        if (vr_tok_buf_put(out, s + pos, ms - pos) || vr_tok_buf_put(out, rep, rep_len)) return -1;
         if (me == ms) {
             if (me >= n) return 0;
             size_t adv;
-            vr_utf8_next(s + me, n - me, &adv);
-            if (vr_buf_put(out, s + me, adv)) return -1;
+            vr_tok_utf8_next(s + me, n - me, &adv);
+            if (vr_tok_buf_put(out, s + me, adv)) return -1;
             pos = me + adv;
         } else pos = me;
     }
-    return pos < n ? vr_buf_put(out, s + pos, n - pos) : 0;
+    return pos < n ? vr_tok_buf_put(out, s + pos, n - pos) : 0;
 }
 
 static int is_byte_token(const char *s, size_t n, unsigned char *b) {
@@ -82,13 +82,13 @@ static int bytelevel_bytes(const char *s, size_t n, vr_buf *out) {
     size_t start = out->n;
     for (size_t i = 0; i < n;) {
         size_t adv;
-        int b = vr_bytelevel_byte(vr_utf8_next(s + i, n - i, &adv));
+        int b = vr_tok_bytelevel_byte(vr_tok_utf8_next(s + i, n - i, &adv));
         if (b < 0) {
             out->n = start;
-            return vr_buf_put(out, s, n);
+            return vr_tok_buf_put(out, s, n);
         }
         char c = (char)b;
-        if (vr_buf_put(out, &c, 1)) return -1;
+        if (vr_tok_buf_put(out, &c, 1)) return -1;
         i += adv;
     }
     return 0;
@@ -101,16 +101,16 @@ static int wordpiece_cleanup(vr_buf *b) {
         vr_pattern p = {.kind = PAT_STRING, .str = (char *)from[i], .str_len = strlen(from[i])};
         vr_buf o = {0};
         if (replace_all(NULL, &p, to[i], strlen(to[i]), b->p ? b->p : "", b->n, &o)) {
-            vr_buf_free(&o);
+            vr_tok_buf_free(&o);
             return -1;
         }
-        vr_buf_free(b);
+        vr_tok_buf_free(b);
         *b = o;
     }
     return 0;
 }
 
-static uint32_t first_char(const char *s, size_t n, size_t *adv) { return vr_utf8_next(s, n, adv); }
+static uint32_t first_char(const char *s, size_t n, size_t *adv) { return vr_tok_utf8_next(s, n, adv); }
 
 /* Strip up to `start` leading and `stop` trailing `ch` from one token. */
 static int strip_token(const vr_decstage *g, const char *s, size_t n, vr_detok *d, size_t k) {
@@ -126,7 +126,7 @@ static int strip_token(const vr_decstage *g, const char *s, size_t n, vr_detok *
         size_t j = b - 1;
         while (j > a && ((unsigned char)s[j] & 0xC0) == 0x80) j--;
         size_t adv;
-        if (vr_utf8_next(s + j, b - j, &adv) != g->ch) break;
+        if (vr_tok_utf8_next(s + j, b - j, &adv) != g->ch) break;
         b = j;
         cnt++;
     }
@@ -141,23 +141,23 @@ static int bytefallback_flush(vr_detok *d, size_t k) {
     vr_buf h = st->hold;
     st->hold = (vr_buf){0};
     int rc = 0;
-    if (vr_utf8_valid_prefix(h.p, h.n) == h.n) rc = feed(d, k + 1, h.p, h.n);
+    if (vr_tok_utf8_valid_prefix(h.p, h.n) == h.n) rc = feed(d, k + 1, h.p, h.n);
     else
         for (size_t i = 0; i < n && !rc; i++) rc = feed(d, k + 1, FFFD, 3);
-    vr_buf_free(&h);
+    vr_tok_buf_free(&h);
     return rc;
 }
 
 /* Emits the valid part of a ByteLevel stage's held bytes (all of it at the end). */
 static int bytelevel_emit(vr_detok *d, size_t k, int final) {
     stage_state *st = &d->st[k];
-    size_t keep = final ? 0 : vr_utf8_incomplete_tail(st->hold.p, st->hold.n);
+    size_t keep = final ? 0 : vr_tok_utf8_incomplete_tail(st->hold.p, st->hold.n);
     vr_buf o = {0};
-    int rc = vr_utf8_lossy(&o, st->hold.p ? st->hold.p : "", st->hold.n - keep);
+    int rc = vr_tok_utf8_lossy(&o, st->hold.p ? st->hold.p : "", st->hold.n - keep);
     if (keep) memmove(st->hold.p, st->hold.p + st->hold.n - keep, keep);
     st->hold.n = keep;
     if (!rc && o.n) rc = feed(d, k + 1, o.p, o.n);
-    vr_buf_free(&o);
+    vr_tok_buf_free(&o);
     return rc;
 }
 
@@ -184,7 +184,7 @@ static int replace_stream(vr_detok *d, size_t k, int final) {
     if (n > cut) memmove(st->hold.p, st->hold.p + cut, n - cut);
     st->hold.n = n - cut;
     if (!rc && o.n) rc = feed(d, k + 1, o.p, o.n);
-    vr_buf_free(&o);
+    vr_tok_buf_free(&o);
     return rc;
 }
 
@@ -201,14 +201,14 @@ static int strip_stream(vr_detok *d, size_t k, const char *s, size_t n, int fina
     }
     if (a < n) st->to_strip = 0;
     if (g->stop == 0) return feed(d, k + 1, s + a, n - a);
-    if (vr_buf_put(&st->hold, s + a, n - a)) return -1;
+    if (vr_tok_buf_put(&st->hold, s + a, n - a)) return -1;
     /* trailing run of ch (chars) */
     size_t b = st->hold.n, run = 0;
     while (b > 0) {
         size_t j = b - 1;
         while (j > 0 && ((unsigned char)st->hold.p[j] & 0xC0) == 0x80) j--;
         size_t adv;
-        if (vr_utf8_next(st->hold.p + j, b - j, &adv) != g->ch) break;
+        if (vr_tok_utf8_next(st->hold.p + j, b - j, &adv) != g->ch) break;
         b = j;
         run++;
     }
@@ -217,7 +217,7 @@ static int strip_stream(vr_detok *d, size_t k, const char *s, size_t n, int fina
         size_t keep_chars = run > g->stop ? run - g->stop : 0, e = b;
         for (size_t c = 0; c < keep_chars; c++) {
             size_t adv;
-            vr_utf8_next(st->hold.p + e, st->hold.n - e, &adv);
+            vr_tok_utf8_next(st->hold.p + e, st->hold.n - e, &adv);
             e += adv;
         }
         emit = e;
@@ -231,7 +231,7 @@ static int strip_stream(vr_detok *d, size_t k, const char *s, size_t n, int fina
 
 static int feed(vr_detok *d, size_t k, const char *s, size_t n) {
     const vr_tokenizer *t = d->t;
-    if (k == t->n_dec) return vr_buf_put(&d->out, s, n);
+    if (k == t->n_dec) return vr_tok_buf_put(&d->out, s, n);
     const vr_decstage *g = &t->dec[k];
     stage_state *st = &d->st[k];
     size_t index = st->index++;
@@ -245,20 +245,20 @@ static int feed(vr_detok *d, size_t k, const char *s, size_t n) {
         unsigned char b;
         if (!g->stream_in && is_byte_token(s, n, &b)) {
             st->held_n++;
-            return vr_buf_put(&st->hold, &b, 1);
+            return vr_tok_buf_put(&st->hold, &b, 1);
         }
         if (bytefallback_flush(d, k)) return -1;
         return feed(d, k + 1, s, n);
     }
     case DEC_REPLACE:
         if (g->stream_in) {
-            if (vr_buf_put(&st->hold, s, n)) return -1;
+            if (vr_tok_buf_put(&st->hold, s, n)) return -1;
             return replace_stream(d, k, 0);
         } else {
             vr_buf o = {0};
             rc = replace_all(d, &g->pat, g->text, g->text_len, s, n, &o);
             if (!rc) rc = feed(d, k + 1, o.p ? o.p : "", o.n);
-            vr_buf_free(&o);
+            vr_tok_buf_free(&o);
             return rc;
         }
     case DEC_STRIP:
@@ -267,42 +267,42 @@ static int feed(vr_detok *d, size_t k, const char *s, size_t n) {
     case DEC_METASPACE: {
         int drop = g->prepend && (g->stream_in || index == 0);
         char rep[4];
-        size_t rl = vr_utf8_put(g->ch, rep);
+        size_t rl = vr_tok_utf8_put(g->ch, rep);
         vr_pattern p = {.kind = PAT_STRING, .str = rep, .str_len = rl};
         vr_buf o = {0};
         rc = replace_all(d, &p, drop ? "" : " ", drop ? 0 : 1, s, n, &o);
         if (!rc) rc = feed(d, k + 1, o.p ? o.p : "", o.n);
-        vr_buf_free(&o);
+        vr_tok_buf_free(&o);
         return rc;
     }
     case DEC_WORDPIECE: {
-        if (g->stream_in) return vr_buf_put(&st->hold, s, n); /* applied at the end */
+        if (g->stream_in) return vr_tok_buf_put(&st->hold, s, n); /* applied at the end */
         vr_buf o = {0};
         if (index > 0) {
             if (n >= g->text_len && !memcmp(s, g->text, g->text_len)) {
                 s += g->text_len;
                 n -= g->text_len;
-            } else if (vr_buf_putc(&o, ' ')) rc = -1;
+            } else if (vr_tok_buf_putc(&o, ' ')) rc = -1;
         }
-        if (!rc) rc = vr_buf_put(&o, s, n);
+        if (!rc) rc = vr_tok_buf_put(&o, s, n);
         if (!rc && g->cleanup) rc = wordpiece_cleanup(&o);
         if (!rc) rc = feed(d, k + 1, o.p ? o.p : "", o.n);
-        vr_buf_free(&o);
+        vr_tok_buf_free(&o);
         return rc;
     }
     case DEC_BPE_SUFFIX: {
-        if (g->stream_in) return vr_buf_put(&st->hold, s, n);
+        if (g->stream_in) return vr_tok_buf_put(&st->hold, s, n);
         if (st->held_n) { /* the held token was not the last: its suffix is a space */
             vr_pattern p = {.kind = PAT_STRING, .str = g->text, .str_len = g->text_len};
             vr_buf o = {0};
             rc = replace_all(d, &p, " ", 1, st->hold.p, st->hold.n, &o);
             if (!rc) rc = feed(d, k + 1, o.p ? o.p : "", o.n);
-            vr_buf_free(&o);
+            vr_tok_buf_free(&o);
             if (rc) return rc;
         }
         st->hold.n = 0;
         st->held_n = 1;
-        return vr_buf_put(&st->hold, s, n);
+        return vr_tok_buf_put(&st->hold, s, n);
     }
     }
     return -1;
@@ -335,7 +335,7 @@ static int finish(vr_detok *d, size_t k) {
             vr_buf o = {0};
             rc = replace_all(d, &p, "", 0, st->hold.p ? st->hold.p : "", st->hold.n, &o);
             if (!rc) rc = feed(d, k + 1, o.p ? o.p : "", o.n);
-            vr_buf_free(&o);
+            vr_tok_buf_free(&o);
         }
         break;
     }
@@ -343,7 +343,7 @@ static int finish(vr_detok *d, size_t k) {
     }
     if (!rc) rc = finish(d, k + 1);
     /* reset for a new sequence */
-    vr_buf_free(&st->hold);
+    vr_tok_buf_free(&st->hold);
     memset(st, 0, sizeof *st);
     st->to_strip = g->start;
     return rc;
@@ -368,9 +368,9 @@ vr_detok *vr_detok_create(const vr_tokenizer *t, int skip_special_tokens) {
 void vr_detok_free(vr_detok *d) {
     if (!d) return;
     if (d->st)
-        for (size_t k = 0; k < d->t->n_dec; k++) vr_buf_free(&d->st[k].hold);
+        for (size_t k = 0; k < d->t->n_dec; k++) vr_tok_buf_free(&d->st[k].hold);
     free(d->st);
-    vr_buf_free(&d->out);
+    vr_tok_buf_free(&d->out);
     pcre2_match_data_free(d->md);
     free(d);
 }
@@ -386,7 +386,7 @@ int vr_detok_push(vr_detok *d, int32_t id, const char **text, size_t *len) {
     if (!tok || (d->skip_special && t->id_special[id])) return 0;
     int rc;
     if (!t->has_decoder) { /* HF joins tokens with a space when there is no decoder */
-        rc = (d->count && vr_buf_putc(&d->out, ' ')) || vr_buf_put(&d->out, tok, t->id_len[id]) ? -1 : 0;
+        rc = (d->count && vr_tok_buf_putc(&d->out, ' ')) || vr_tok_buf_put(&d->out, tok, t->id_len[id]) ? -1 : 0;
     } else rc = feed(d, 0, tok, t->id_len[id]);
     d->count++;
     *text = d->out.p ? d->out.p : "";
@@ -407,14 +407,14 @@ int vr_detok_flush(vr_detok *d, const char **text, size_t *len) {
 int vr_tokenizer_decode(const vr_tokenizer *t, const int32_t *ids, size_t n, int skip_special_tokens,
                         char **text, size_t *len, char *err, size_t errlen) {
     if (!t || (!ids && n) || !text) {
-        vr_set_err(err, errlen, "decode: invalid arguments");
+        vr_tok_set_err(err, errlen, "decode: invalid arguments");
         return -1;
     }
     *text = NULL;
     if (len) *len = 0;
     for (size_t i = 0; i < n; i++)
         if (ids[i] < 0 || (size_t)ids[i] >= t->vocab_size) {
-            vr_set_err(err, errlen, "token id %ld at position %zu is out of range (vocabulary size %zu)",
+            vr_tok_set_err(err, errlen, "token id %ld at position %zu is out of range (vocabulary size %zu)",
                        (long)ids[i], i, t->vocab_size);
             return -1;
         }
@@ -424,13 +424,13 @@ int vr_tokenizer_decode(const vr_tokenizer *t, const int32_t *ids, size_t n, int
     const char *s;
     size_t k;
     for (size_t i = 0; i < n && !rc; i++)
-        if (!(rc = vr_detok_push(d, ids[i], &s, &k))) rc = vr_buf_put(&all, s, k);
-    if (!rc && !(rc = vr_detok_flush(d, &s, &k))) rc = vr_buf_put(&all, s, k);
-    if (!rc && !all.p) rc = vr_buf_put(&all, "", 1), all.n = 0;
+        if (!(rc = vr_detok_push(d, ids[i], &s, &k))) rc = vr_tok_buf_put(&all, s, k);
+    if (!rc && !(rc = vr_detok_flush(d, &s, &k))) rc = vr_tok_buf_put(&all, s, k);
+    if (!rc && !all.p) rc = vr_tok_buf_put(&all, "", 1), all.n = 0;
     vr_detok_free(d);
     if (rc) {
-        vr_buf_free(&all);
-        vr_set_err(err, errlen, "decode: out of memory");
+        vr_tok_buf_free(&all);
+        vr_tok_set_err(err, errlen, "decode: out of memory");
         return -1;
     }
     *text = all.p;
@@ -441,7 +441,7 @@ int vr_tokenizer_decode(const vr_tokenizer *t, const int32_t *ids, size_t n, int
 int vr_tokenizer_token_bytes(const vr_tokenizer *t, int32_t id, char *buf, size_t cap, size_t *len) {
     if (!t || id < 0 || (size_t)id >= t->vocab_size || !t->id_tok[id]) return -1;
     vr_buf cur = {0};
-    int rc = vr_buf_put(&cur, t->id_tok[id], t->id_len[id]);
+    int rc = vr_tok_buf_put(&cur, t->id_tok[id], t->id_len[id]);
     for (size_t k = 0; k < t->n_dec && !rc; k++) {
         const vr_decstage *g = &t->dec[k];
         vr_buf o = {0};
@@ -450,31 +450,31 @@ int vr_tokenizer_token_bytes(const vr_tokenizer *t, int32_t id, char *buf, size_
         switch (g->type) {
         case DEC_BYTELEVEL: rc = bytelevel_bytes(s, cur.n, &o); break;
         case DEC_BYTEFALLBACK:
-            rc = is_byte_token(s, cur.n, &b) ? vr_buf_put(&o, &b, 1) : vr_buf_put(&o, s, cur.n);
+            rc = is_byte_token(s, cur.n, &b) ? vr_tok_buf_put(&o, &b, 1) : vr_tok_buf_put(&o, s, cur.n);
             break;
         case DEC_REPLACE:
             if (g->pat.kind == PAT_STRING) rc = replace_all(NULL, &g->pat, g->text, g->text_len, s, cur.n, &o);
-            else rc = vr_buf_put(&o, s, cur.n);
+            else rc = vr_tok_buf_put(&o, s, cur.n);
             break;
         case DEC_METASPACE: {
             char rep[4];
-            vr_pattern p = {.kind = PAT_STRING, .str = rep, .str_len = vr_utf8_put(g->ch, rep)};
+            vr_pattern p = {.kind = PAT_STRING, .str = rep, .str_len = vr_tok_utf8_put(g->ch, rep)};
             rc = replace_all(NULL, &p, " ", 1, s, cur.n, &o);
             break;
         }
         case DEC_WORDPIECE:
-            if (cur.n >= g->text_len && !memcmp(s, g->text, g->text_len)) rc = vr_buf_put(&o, s + g->text_len, cur.n - g->text_len);
-            else rc = vr_buf_put(&o, s, cur.n);
+            if (cur.n >= g->text_len && !memcmp(s, g->text, g->text_len)) rc = vr_tok_buf_put(&o, s + g->text_len, cur.n - g->text_len);
+            else rc = vr_tok_buf_put(&o, s, cur.n);
             break;
-        default: rc = vr_buf_put(&o, s, cur.n); break;
+        default: rc = vr_tok_buf_put(&o, s, cur.n); break;
         }
-        vr_buf_free(&cur);
+        vr_tok_buf_free(&cur);
         cur = o;
     }
     if (!rc) {
         if (len) *len = cur.n;
         if (buf && cap) memcpy(buf, cur.p ? cur.p : "", cur.n < cap ? cur.n : cap);
     }
-    vr_buf_free(&cur);
+    vr_tok_buf_free(&cur);
     return rc ? -1 : 0;
 }

@@ -11,7 +11,7 @@
 
 using namespace simdjson;
 
-struct vr_json_doc {
+struct vr_tokjson_doc {
     dom::parser parser;
     dom::element root;
 };
@@ -43,10 +43,10 @@ static vr_jv pack(dom::element e) {
     return v;
 }
 
-extern "C" size_t vr_json_padding(void) { return SIMDJSON_PADDING; }
+extern "C" size_t vr_tokjson_padding(void) { return SIMDJSON_PADDING; }
 
-extern "C" vr_json_doc *vr_json_parse(const char *buf, size_t len, char *err, size_t errlen) {
-    vr_json_doc *d = new (std::nothrow) vr_json_doc();
+extern "C" vr_tokjson_doc *vr_tokjson_parse(const char *buf, size_t len, char *err, size_t errlen) {
+    vr_tokjson_doc *d = new (std::nothrow) vr_tokjson_doc();
     if (!d) {
         if (err) std::snprintf(err, errlen, "out of memory");
         return nullptr;
@@ -67,8 +67,8 @@ extern "C" vr_json_doc *vr_json_parse(const char *buf, size_t len, char *err, si
     return d;
 }
 
-extern "C" void vr_json_free(vr_json_doc *d) { delete d; }
-extern "C" vr_jv vr_json_root(const vr_json_doc *d) { return pack(d->root); }
+extern "C" void vr_tokjson_free(vr_tokjson_doc *d) { delete d; }
+extern "C" vr_jv vr_tokjson_root(const vr_tokjson_doc *d) { return pack(d->root); }
 
 extern "C" int vr_jv_type(vr_jv v) {
     switch (unpack(v).type()) {

@@ -12,18 +12,18 @@
 extern "C" {
 #endif
 
-typedef struct vr_json_doc vr_json_doc;
+typedef struct vr_tokjson_doc vr_tokjson_doc;
 typedef struct { uint64_t opaque[2]; } vr_jv;
 typedef struct { uint64_t opaque[6]; } vr_jit;
 
 enum vr_jtype { VR_J_NULL, VR_J_BOOL, VR_J_INT, VR_J_DOUBLE, VR_J_STRING, VR_J_ARRAY, VR_J_OBJECT };
 
 /* Bytes that must be readable (any value) after the end of the buffer. */
-size_t vr_json_padding(void);
-/* buf must have vr_json_padding() readable bytes after len. */
-vr_json_doc *vr_json_parse(const char *buf, size_t len, char *err, size_t errlen);
-void vr_json_free(vr_json_doc *d);
-vr_jv vr_json_root(const vr_json_doc *d);
+size_t vr_tokjson_padding(void);
+/* buf must have vr_tokjson_padding() readable bytes after len. */
+vr_tokjson_doc *vr_tokjson_parse(const char *buf, size_t len, char *err, size_t errlen);
+void vr_tokjson_free(vr_tokjson_doc *d);
+vr_jv vr_tokjson_root(const vr_tokjson_doc *d);
 
 int vr_jv_type(vr_jv v);
 /* Object member by key: 1 and *out when present, 0 otherwise (or not an object). */

@@ -28,7 +28,7 @@ static int opt_str(ctx *c, vr_jv o, const char *key, const char **s, size_t *n, 
     vr_jv v;
     if (!vr_jv_get(o, key, &v) || vr_jv_type(v) == VR_J_NULL) return 0;
     if (vr_jv_str(v, s, n)) {
-        vr_set_err(c->err, c->errlen, "%s: \"%s\" must be a string", where, key);
+        vr_tok_set_err(c->err, c->errlen, "%s: \"%s\" must be a string", where, key);
         return -1;
     }
     return 1;
@@ -39,7 +39,7 @@ static int opt_bool(ctx *c, vr_jv o, const char *key, int def, int *out, const c
     *out = def;
     if (!vr_jv_get(o, key, &v) || vr_jv_type(v) == VR_J_NULL) return 0;
     if (vr_jv_bool(v, out)) {
-        vr_set_err(c->err, c->errlen, "%s: \"%s\" must be a boolean", where, key);
+        vr_tok_set_err(c->err, c->errlen, "%s: \"%s\" must be a boolean", where, key);
         return -1;
     }
     return 0;
@@ -51,7 +51,7 @@ static int opt_int(ctx *c, vr_jv o, const char *key, int64_t def, int64_t lo, in
     *out = def;
     if (!vr_jv_get(o, key, &v) || vr_jv_type(v) == VR_J_NULL) return 0;
     if (vr_jv_int(v, out) || *out < lo || *out > hi) {
-        vr_set_err(c->err, c->errlen, "%s: \"%s\" must be an integer in [%lld, %lld]", where, key, (long long)lo,
+        vr_tok_set_err(c->err, c->errlen, "%s: \"%s\" must be an integer in [%lld, %lld]", where, key, (long long)lo,
                    (long long)hi);
         return -1;
     }
@@ -61,12 +61,12 @@ static int opt_int(ctx *c, vr_jv o, const char *key, int64_t def, int64_t lo, in
 static int get_type(ctx *c, vr_jv o, const char **type, const char *where) {
     size_t n;
     if (vr_jv_type(o) != VR_J_OBJECT) {
-        vr_set_err(c->err, c->errlen, "%s must be an object or null", where);
+        vr_tok_set_err(c->err, c->errlen, "%s must be an object or null", where);
         return -1;
     }
     int r = opt_str(c, o, "type", type, &n, where);
     if (r <= 0) {
-        if (!r) vr_set_err(c->err, c->errlen, "%s: missing \"type\"", where);
+        if (!r) vr_tok_set_err(c->err, c->errlen, "%s: missing \"type\"", where);
         return -1;
     }
     return 0;
@@ -77,7 +77,7 @@ static int parse_pattern(ctx *c, vr_jv o, vr_pattern *p, const char *where) {
     const char *s;
     size_t n;
     if (!vr_jv_get(o, "pattern", &pat) || vr_jv_type(pat) != VR_J_OBJECT) {
-        vr_set_err(c->err, c->errlen, "%s: \"pattern\" must be {\"String\": ...} or {\"Regex\": ...}", where);
+        vr_tok_set_err(c->err, c->errlen, "%s: \"pattern\" must be {\"String\": ...} or {\"Regex\": ...}", where);
         return -1;
     }
     int r = opt_str(c, pat, "String", &s, &n, where);
@@ -91,18 +91,18 @@ static int parse_pattern(ctx *c, vr_jv o, vr_pattern *p, const char *where) {
     }
     r = opt_str(c, pat, "Regex", &s, &n, where);
     if (r <= 0) {
-        if (!r) vr_set_err(c->err, c->errlen, "%s: \"pattern\" must be {\"String\": ...} or {\"Regex\": ...}", where);
+        if (!r) vr_tok_set_err(c->err, c->errlen, "%s: \"pattern\" must be {\"String\": ...} or {\"Regex\": ...}", where);
         return -1;
     }
     p->kind = PAT_REGEX;
     char e[200];
-    if (vr_regex_compile(&p->re, s, n, e, sizeof e)) {
-        vr_set_err(c->err, c->errlen, "%s: %s", where, e);
+    if (vr_tok_regex_compile(&p->re, s, n, e, sizeof e)) {
+        vr_tok_set_err(c->err, c->errlen, "%s: %s", where, e);
         return -1;
     }
     return 0;
 oom:
-    vr_set_err(c->err, c->errlen, "out of memory");
+    vr_tok_set_err(c->err, c->errlen, "out of memory");
     return -1;
 }
 
@@ -118,7 +118,7 @@ static int parse_behavior(ctx *c, vr_jv o, int def, int *out, const char *where)
             *out = i;
             return 0;
         }
-    vr_set_err(c->err, c->errlen, "%s: unknown behavior \"%.*s\"", where, (int)(n > 40 ? 40 : n), s);
+    vr_tok_set_err(c->err, c->errlen, "%s: unknown behavior \"%.*s\"", where, (int)(n > 40 ? 40 : n), s);
     return -1;
 }
 
@@ -130,11 +130,11 @@ static int char_field(ctx *c, vr_jv o, const char *key, uint32_t def, uint32_t *
     *out = def;
     if (r < 0) return -1;
     if (!r) return 0;
-    if (n == 0 || vr_utf8_valid_prefix(s, n) != n || (vr_utf8_next(s, n, &adv), adv != n)) {
-        vr_set_err(c->err, c->errlen, "%s: \"%s\" must be a single character", where, key);
+    if (n == 0 || vr_tok_utf8_valid_prefix(s, n) != n || (vr_tok_utf8_next(s, n, &adv), adv != n)) {
+        vr_tok_set_err(c->err, c->errlen, "%s: \"%s\" must be a single character", where, key);
         return -1;
     }
-    *out = vr_utf8_next(s, n, &adv);
+    *out = vr_tok_utf8_next(s, n, &adv);
     return 0;
 }
 
@@ -148,7 +148,7 @@ static int prepend_scheme(ctx *c, vr_jv o, int *out, const char *where) {
         else if (n == 6 && !memcmp(s, "always", 6)) *out = PREPEND_ALWAYS;
         else if (n == 5 && !memcmp(s, "never", 5)) *out = PREPEND_NEVER;
         else {
-            vr_set_err(c->err, c->errlen, "%s: unknown prepend_scheme", where);
+            vr_tok_set_err(c->err, c->errlen, "%s: unknown prepend_scheme", where);
             return -1;
         }
         return 0;
@@ -166,7 +166,7 @@ static int parse_normalizer(ctx *c, vr_jv o, vr_normalizer *nz, int depth) {
     const char *type, *s;
     size_t n;
     const char *W = "normalizer";
-    if (depth > 16) { vr_set_err(c->err, c->errlen, "normalizer: nesting too deep"); return -1; }
+    if (depth > 16) { vr_tok_set_err(c->err, c->errlen, "normalizer: nesting too deep"); return -1; }
     if (get_type(c, o, &type, W)) return -1;
     if (IS(type, "NFC")) nz->type = NORM_NFC;
     else if (IS(type, "NFD")) nz->type = NORM_NFD;
@@ -180,7 +180,7 @@ static int parse_normalizer(ctx *c, vr_jv o, vr_normalizer *nz, int depth) {
     } else if (IS(type, "Prepend")) {
         nz->type = NORM_PREPEND;
         if (opt_str(c, o, "prepend", &s, &n, W) <= 0) {
-            vr_set_err(c->err, c->errlen, "normalizer Prepend: \"prepend\" must be a string");
+            vr_tok_set_err(c->err, c->errlen, "normalizer Prepend: \"prepend\" must be a string");
             return -1;
         }
         if (!(nz->text = dup_n(s, n))) return -1;
@@ -189,7 +189,7 @@ static int parse_normalizer(ctx *c, vr_jv o, vr_normalizer *nz, int depth) {
         nz->type = NORM_REPLACE;
         if (parse_pattern(c, o, &nz->pat, "normalizer Replace")) return -1;
         if (opt_str(c, o, "content", &s, &n, W) <= 0) {
-            vr_set_err(c->err, c->errlen, "normalizer Replace: \"content\" must be a string");
+            vr_tok_set_err(c->err, c->errlen, "normalizer Replace: \"content\" must be a string");
             return -1;
         }
         if (!(nz->text = dup_n(s, n))) return -1;
@@ -205,7 +205,7 @@ static int parse_normalizer(ctx *c, vr_jv o, vr_normalizer *nz, int depth) {
         nz->type = NORM_SEQUENCE;
         vr_jv arr, v;
         if (!vr_jv_get(o, "normalizers", &arr) || vr_jv_type(arr) != VR_J_ARRAY) {
-            vr_set_err(c->err, c->errlen, "normalizer Sequence: \"normalizers\" must be an array");
+            vr_tok_set_err(c->err, c->errlen, "normalizer Sequence: \"normalizers\" must be an array");
             return -1;
         }
         nz->subs = calloc(vr_jv_size(arr) + 1, sizeof *nz->subs);
@@ -214,7 +214,7 @@ static int parse_normalizer(ctx *c, vr_jv o, vr_normalizer *nz, int depth) {
         for (vr_jit_begin(arr, &it); vr_jit_next(&it, NULL, NULL, &v);)
             if (parse_normalizer(c, v, &nz->subs[nz->n_subs++], depth + 1)) return -1;
     } else {
-        vr_set_err(c->err, c->errlen, "normalizer: unsupported type \"%s\"", type);
+        vr_tok_set_err(c->err, c->errlen, "normalizer: unsupported type \"%s\"", type);
         return -1;
     }
     return 0;
@@ -230,7 +230,7 @@ static const char WHITESPACE_PATTERN[] = "[" WORD_CLASS "]+|[^" WORD_CLASS "\\s]
 static int parse_pretok(ctx *c, vr_jv o, vr_pretok *pt, int depth) {
     const char *type;
     const char *W = "pre_tokenizer";
-    if (depth > 16) { vr_set_err(c->err, c->errlen, "pre_tokenizer: nesting too deep"); return -1; }
+    if (depth > 16) { vr_tok_set_err(c->err, c->errlen, "pre_tokenizer: nesting too deep"); return -1; }
     if (get_type(c, o, &type, W)) return -1;
     pt->behavior = SPLIT_ISOLATED;
     if (IS(type, "ByteLevel")) {
@@ -240,7 +240,7 @@ static int parse_pretok(ctx *c, vr_jv o, vr_pretok *pt, int depth) {
             return -1;
         if (pt->use_regex) {
             pt->pat.kind = PAT_REGEX;
-            if (vr_regex_compile(&pt->pat.re, GPT2_PATTERN, sizeof GPT2_PATTERN - 1, c->err, c->errlen)) return -1;
+            if (vr_tok_regex_compile(&pt->pat.re, GPT2_PATTERN, sizeof GPT2_PATTERN - 1, c->err, c->errlen)) return -1;
         }
     } else if (IS(type, "Split")) {
         pt->type = PRE_SPLIT;
@@ -249,7 +249,7 @@ static int parse_pretok(ctx *c, vr_jv o, vr_pretok *pt, int depth) {
             return -1;
         vr_jv b;
         if (!vr_jv_get(o, "behavior", &b)) {
-            vr_set_err(c->err, c->errlen, "pre_tokenizer Split: missing \"behavior\"");
+            vr_tok_set_err(c->err, c->errlen, "pre_tokenizer Split: missing \"behavior\"");
             return -1;
         }
     } else if (IS(type, "Metaspace")) {
@@ -258,13 +258,13 @@ static int parse_pretok(ctx *c, vr_jv o, vr_pretok *pt, int depth) {
         if (char_field(c, o, "replacement", 0x2581, &ch, W) || prepend_scheme(c, o, &pt->prepend_scheme, W) ||
             opt_bool(c, o, "split", 1, &pt->split, W))
             return -1;
-        pt->rep_len = vr_utf8_put(ch, pt->rep);
+        pt->rep_len = vr_tok_utf8_put(ch, pt->rep);
     } else if (IS(type, "Whitespace")) {
         pt->type = PRE_WHITESPACE;
         pt->pat.kind = PAT_REGEX;
         pt->behavior = SPLIT_REMOVED;
         pt->invert = 1;
-        if (vr_regex_compile(&pt->pat.re, WHITESPACE_PATTERN, sizeof WHITESPACE_PATTERN - 1, c->err, c->errlen)) return -1;
+        if (vr_tok_regex_compile(&pt->pat.re, WHITESPACE_PATTERN, sizeof WHITESPACE_PATTERN - 1, c->err, c->errlen)) return -1;
     } else if (IS(type, "WhitespaceSplit")) {
         pt->type = PRE_WHITESPACE_SPLIT;
         pt->pat.kind = PAT_WHITESPACE;
@@ -290,7 +290,7 @@ static int parse_pretok(ctx *c, vr_jv o, vr_pretok *pt, int depth) {
         pt->type = PRE_SEQUENCE;
         vr_jv arr, v;
         if (!vr_jv_get(o, "pretokenizers", &arr) || vr_jv_type(arr) != VR_J_ARRAY) {
-            vr_set_err(c->err, c->errlen, "pre_tokenizer Sequence: \"pretokenizers\" must be an array");
+            vr_tok_set_err(c->err, c->errlen, "pre_tokenizer Sequence: \"pretokenizers\" must be an array");
             return -1;
         }
         pt->subs = calloc(vr_jv_size(arr) + 1, sizeof *pt->subs);
@@ -299,7 +299,7 @@ static int parse_pretok(ctx *c, vr_jv o, vr_pretok *pt, int depth) {
         for (vr_jit_begin(arr, &it); vr_jit_next(&it, NULL, NULL, &v);)
             if (parse_pretok(c, v, &pt->subs[pt->n_subs++], depth + 1)) return -1;
     } else {
-        vr_set_err(c->err, c->errlen, "pre_tokenizer: unsupported type \"%s\"", type);
+        vr_tok_set_err(c->err, c->errlen, "pre_tokenizer: unsupported type \"%s\"", type);
         return -1;
     }
     return 0;
@@ -319,14 +319,14 @@ static int token_pair(ctx *c, vr_jv o, const char *key, int32_t *id, const char 
     *id = (int32_t)x;
     return 0;
 bad:
-    vr_set_err(c->err, c->errlen, "%s: \"%s\" must be [token, id] with a valid id", where, key);
+    vr_tok_set_err(c->err, c->errlen, "%s: \"%s\" must be [token, id] with a valid id", where, key);
     return -1;
 }
 
 static int parse_post(ctx *c, vr_jv o, vr_postproc *pp, int depth) {
     const char *type;
     const char *W = "post_processor";
-    if (depth > 16) { vr_set_err(c->err, c->errlen, "post_processor: nesting too deep"); return -1; }
+    if (depth > 16) { vr_tok_set_err(c->err, c->errlen, "post_processor: nesting too deep"); return -1; }
     if (get_type(c, o, &type, W)) return -1;
     if (IS(type, "ByteLevel")) pp->type = POST_NOOP;
     else if (IS(type, "BertProcessing") || IS(type, "RobertaProcessing")) {
@@ -336,7 +336,7 @@ static int parse_post(ctx *c, vr_jv o, vr_postproc *pp, int depth) {
         pp->type = POST_TEMPLATE;
         vr_jv single, specials, item, v;
         if (!vr_jv_get(o, "single", &single) || vr_jv_type(single) != VR_J_ARRAY) {
-            vr_set_err(c->err, c->errlen, "TemplateProcessing: \"single\" must be an array");
+            vr_tok_set_err(c->err, c->errlen, "TemplateProcessing: \"single\" must be an array");
             return -1;
         }
         int has_specials = vr_jv_get(o, "special_tokens", &specials) && vr_jv_type(specials) == VR_J_OBJECT;
@@ -352,7 +352,7 @@ static int parse_post(ctx *c, vr_jv o, vr_postproc *pp, int depth) {
                 continue;
             }
             if (!vr_jv_get(item, "SpecialToken", &v) || opt_str(c, v, "id", &name, &nn, W) <= 0) {
-                vr_set_err(c->err, c->errlen, "TemplateProcessing: each item must be {\"Sequence\"} or {\"SpecialToken\": {\"id\": ...}}");
+                vr_tok_set_err(c->err, c->errlen, "TemplateProcessing: each item must be {\"Sequence\"} or {\"SpecialToken\": {\"id\": ...}}");
                 return -1;
             }
             char *key = dup_n(name, nn);
@@ -361,7 +361,7 @@ static int parse_post(ctx *c, vr_jv o, vr_postproc *pp, int depth) {
                         vr_jv_type(ids) == VR_J_ARRAY;
             free(key);
             if (!found) {
-                vr_set_err(c->err, c->errlen, "TemplateProcessing: special token \"%.*s\" has no ids in \"special_tokens\"",
+                vr_tok_set_err(c->err, c->errlen, "TemplateProcessing: special token \"%.*s\" has no ids in \"special_tokens\"",
                            (int)(nn > 60 ? 60 : nn), name);
                 return -1;
             }
@@ -371,7 +371,7 @@ static int parse_post(ctx *c, vr_jv o, vr_postproc *pp, int depth) {
             for (vr_jit_begin(ids, &it2); vr_jit_next(&it2, NULL, NULL, &idv);) {
                 int64_t x;
                 if (vr_jv_int(idv, &x) || x < 0 || x >= MAX_ID) {
-                    vr_set_err(c->err, c->errlen, "TemplateProcessing: special token ids must be integers in [0, %d)", MAX_ID);
+                    vr_tok_set_err(c->err, c->errlen, "TemplateProcessing: special token ids must be integers in [0, %d)", MAX_ID);
                     return -1;
                 }
                 ti->ids[ti->n_ids++] = (int32_t)x;
@@ -381,7 +381,7 @@ static int parse_post(ctx *c, vr_jv o, vr_postproc *pp, int depth) {
         pp->type = POST_SEQUENCE;
         vr_jv arr, v;
         if (!vr_jv_get(o, "processors", &arr) || vr_jv_type(arr) != VR_J_ARRAY) {
-            vr_set_err(c->err, c->errlen, "post_processor Sequence: \"processors\" must be an array");
+            vr_tok_set_err(c->err, c->errlen, "post_processor Sequence: \"processors\" must be an array");
             return -1;
         }
         pp->subs = calloc(vr_jv_size(arr) + 1, sizeof *pp->subs);
@@ -390,7 +390,7 @@ static int parse_post(ctx *c, vr_jv o, vr_postproc *pp, int depth) {
         for (vr_jit_begin(arr, &it); vr_jit_next(&it, NULL, NULL, &v);)
             if (parse_post(c, v, &pp->subs[pp->n_subs++], depth + 1)) return -1;
     } else {
-        vr_set_err(c->err, c->errlen, "post_processor: unsupported type \"%s\"", type);
+        vr_tok_set_err(c->err, c->errlen, "post_processor: unsupported type \"%s\"", type);
         return -1;
     }
     return 0;
@@ -411,12 +411,12 @@ static int parse_decoder(ctx *c, vr_jv o, vr_tokenizer *t, int depth) {
     size_t n;
     const char *W = "decoder";
     vr_decstage *g;
-    if (depth > 16) { vr_set_err(c->err, c->errlen, "decoder: nesting too deep"); return -1; }
+    if (depth > 16) { vr_tok_set_err(c->err, c->errlen, "decoder: nesting too deep"); return -1; }
     if (get_type(c, o, &type, W)) return -1;
     if (IS(type, "Sequence")) {
         vr_jv arr, v;
         if (!vr_jv_get(o, "decoders", &arr) || vr_jv_type(arr) != VR_J_ARRAY) {
-            vr_set_err(c->err, c->errlen, "decoder Sequence: \"decoders\" must be an array");
+            vr_tok_set_err(c->err, c->errlen, "decoder Sequence: \"decoders\" must be an array");
             return -1;
         }
         vr_jit it;
@@ -445,7 +445,7 @@ static int parse_decoder(ctx *c, vr_jv o, vr_tokenizer *t, int depth) {
         g->type = DEC_REPLACE;
         if (parse_pattern(c, o, &g->pat, "decoder Replace")) return -1;
         if (opt_str(c, o, "content", &s, &n, W) <= 0) {
-            vr_set_err(c->err, c->errlen, "decoder Replace: \"content\" must be a string");
+            vr_tok_set_err(c->err, c->errlen, "decoder Replace: \"content\" must be a string");
             return -1;
         }
         if (!(g->text = dup_n(s, n))) return -1;
@@ -462,16 +462,16 @@ static int parse_decoder(ctx *c, vr_jv o, vr_tokenizer *t, int depth) {
         if (!(g->text = dup_n(s, n))) return -1;
         g->text_len = n;
     } else {
-        vr_set_err(c->err, c->errlen, "decoder: unsupported type \"%s\"", type);
+        vr_tok_set_err(c->err, c->errlen, "decoder: unsupported type \"%s\"", type);
         return -1;
     }
     return 0;
 }
 
 /* ---- model ---- */
-static int parse_vocab(ctx *c, vr_jv vocab, vr_model *m) {
+static int parse_vocab(ctx *c, vr_jv vocab, vr_tok_model *m) {
     if (vr_jv_type(vocab) != VR_J_OBJECT) {
-        vr_set_err(c->err, c->errlen, "model: \"vocab\" must be an object {token: id}");
+        vr_tok_set_err(c->err, c->errlen, "model: \"vocab\" must be an object {token: id}");
         return -1;
     }
     size_t count = vr_jv_size(vocab), bytes = 0;
@@ -483,59 +483,62 @@ static int parse_vocab(ctx *c, vr_jv vocab, vr_model *m) {
     for (vr_jit_begin(vocab, &it); vr_jit_next(&it, &k, &kn, &v);) {
         int64_t id;
         if (vr_jv_int(v, &id) || id < 0 || id >= MAX_ID) {
-            vr_set_err(c->err, c->errlen, "model vocab: token \"%.*s\" has an invalid id (need an integer in [0, %d))",
+            vr_tok_set_err(c->err, c->errlen, "model vocab: token \"%.*s\" has an invalid id (need an integer in [0, %d))",
                        (int)(kn > 60 ? 60 : kn), k, MAX_ID);
             return -1;
         }
         if (id > max_id) max_id = id;
-        bytes += kn + 1;
+        bytes += (sizeof(vr_strrec) + kn + 1 + 7) & ~(size_t)7;
     }
     m->n_ids = (size_t)(max_id + 1);
     m->tok = calloc(m->n_ids + 1, sizeof *m->tok);
     m->tok_len = calloc(m->n_ids + 1, sizeof *m->tok_len);
-    m->arena = malloc(bytes + 1);
-    if (!m->tok || !m->tok_len || !m->arena || vr_strmap_init(&m->vocab, count)) {
-        vr_set_err(c->err, c->errlen, "out of memory loading the vocab");
+    m->arena = malloc(bytes + 8);
+    if (!m->tok || !m->tok_len || !m->arena || vr_tok_strmap_init(&m->vocab, count, m->arena)) {
+        vr_tok_set_err(c->err, c->errlen, "out of memory loading the vocab");
         return -1;
     }
-    char *p = m->arena;
+    size_t off = 0;
     for (vr_jit_begin(vocab, &it); vr_jit_next(&it, &k, &kn, &v);) {
         int64_t id;
         vr_jv_int(v, &id);
         if (m->tok[id]) {
-            vr_set_err(c->err, c->errlen, "model vocab: id %lld is used by two tokens", (long long)id);
+            vr_tok_set_err(c->err, c->errlen, "model vocab: id %lld is used by two tokens", (long long)id);
             return -1;
         }
-        memcpy(p, k, kn);
-        p[kn] = 0;
-        m->tok[id] = p;
+        vr_strrec *r = (vr_strrec *)(void *)(m->arena + off);
+        r->len = (uint32_t)kn;
+        r->val = (int32_t)id;
+        memcpy(r->bytes, k, kn);
+        r->bytes[kn] = 0;
+        m->tok[id] = r->bytes;
         m->tok_len[id] = (uint32_t)kn;
-        int r = vr_strmap_put(&m->vocab, p, kn, (int32_t)id);
-        if (r) {
-            vr_set_err(c->err, c->errlen, r > 0 ? "model vocab: duplicate token" : "out of memory");
+        int rc = vr_tok_strmap_put(&m->vocab, off);
+        if (rc) {
+            vr_tok_set_err(c->err, c->errlen, rc > 0 ? "model vocab: duplicate token" : "out of memory");
             return -1;
         }
-        p += kn + 1;
+        off += (sizeof(vr_strrec) + kn + 1 + 7) & ~(size_t)7;
     }
     return 0;
 }
 
-static int lookup_tok(ctx *c, const vr_model *m, const char *s, size_t n, size_t rank, int32_t *id) {
-    *id = vr_strmap_get(&m->vocab, s, n);
+static int lookup_tok(ctx *c, const vr_tok_model *m, const char *s, size_t n, size_t rank, int32_t *id) {
+    *id = vr_tok_strmap_get(&m->vocab, s, n);
     if (*id < 0) {
-        vr_set_err(c->err, c->errlen, "model merges[%zu]: token \"%.*s\" is not in the vocab", rank,
+        vr_tok_set_err(c->err, c->errlen, "model merges[%zu]: token \"%.*s\" is not in the vocab", rank,
                    (int)(n > 60 ? 60 : n), s);
         return -1;
     }
     return 0;
 }
 
-static int parse_merges(ctx *c, vr_jv merges, vr_model *m) {
+static int parse_merges(ctx *c, vr_jv merges, vr_tok_model *m) {
     if (vr_jv_type(merges) != VR_J_ARRAY) {
-        vr_set_err(c->err, c->errlen, "model: \"merges\" must be an array");
+        vr_tok_set_err(c->err, c->errlen, "model: \"merges\" must be an array");
         return -1;
     }
-    if (vr_pairmap_init(&m->merges, vr_jv_size(merges))) return -1;
+    if (vr_tok_pairmap_init(&m->merges, vr_jv_size(merges))) return -1;
     vr_buf joined = {0};
     vr_jit it;
     vr_jv v;
@@ -550,7 +553,7 @@ static int parse_merges(ctx *c, vr_jv merges, vr_model *m) {
             vr_jv_str(v, &s, &n);
             const char *sp = memchr(s, ' ', n);
             if (!sp || memchr(sp + 1, ' ', n - (size_t)(sp - s) - 1)) {
-                vr_set_err(c->err, c->errlen, "model merges[%zu]: expected \"left right\" with one space", rank);
+                vr_tok_set_err(c->err, c->errlen, "model merges[%zu]: expected \"left right\" with one space", rank);
                 goto done;
             }
             a = s;
@@ -564,11 +567,11 @@ static int parse_merges(ctx *c, vr_jv merges, vr_model *m) {
             vr_jit_next(&i2, NULL, NULL, &x);
             vr_jit_next(&i2, NULL, NULL, &y);
             if (vr_jv_str(x, &a, &an) || vr_jv_str(y, &b, &bn)) {
-                vr_set_err(c->err, c->errlen, "model merges[%zu]: expected two strings", rank);
+                vr_tok_set_err(c->err, c->errlen, "model merges[%zu]: expected two strings", rank);
                 goto done;
             }
         } else {
-            vr_set_err(c->err, c->errlen, "model merges[%zu]: expected \"a b\" or [\"a\", \"b\"]", rank);
+            vr_tok_set_err(c->err, c->errlen, "model merges[%zu]: expected \"a b\" or [\"a\", \"b\"]", rank);
             goto done;
         }
         int32_t ia, ib, inew;
@@ -578,13 +581,13 @@ static int parse_merges(ctx *c, vr_jv merges, vr_model *m) {
             b += m->prefix_len;
             bn -= m->prefix_len;
         }
-        if (vr_buf_put(&joined, a, an) || vr_buf_put(&joined, b, bn)) goto done;
+        if (vr_tok_buf_put(&joined, a, an) || vr_tok_buf_put(&joined, b, bn)) goto done;
         if (lookup_tok(c, m, joined.p ? joined.p : "", joined.n, rank, &inew)) goto done;
-        if (vr_pairmap_put(&m->merges, ia, ib, (int32_t)rank, inew) < 0) goto done;
+        if (vr_tok_pairmap_put(&m->merges, ia, ib, (int32_t)rank, inew) < 0) goto done;
     }
     rc = 0;
 done:
-    vr_buf_free(&joined);
+    vr_tok_buf_free(&joined);
     return rc;
 }
 
@@ -603,19 +606,19 @@ static int opt_dup(ctx *c, vr_jv o, const char *key, char **out, size_t *len, co
     return 0;
 }
 
-static int parse_model(ctx *c, vr_jv o, vr_model *m) {
+static int parse_model(ctx *c, vr_jv o, vr_tok_model *m) {
     const char *type = NULL;
     size_t n;
     vr_jv vocab, merges;
     if (vr_jv_type(o) != VR_J_OBJECT) {
-        vr_set_err(c->err, c->errlen, "\"model\" must be an object");
+        vr_tok_set_err(c->err, c->errlen, "\"model\" must be an object");
         return -1;
     }
     if (opt_str(c, o, "type", &type, &n, "model") < 0) return -1;
     int has_merges = vr_jv_get(o, "merges", &merges);
     if (!type) type = has_merges ? "BPE" : "WordPiece";
     if (!vr_jv_get(o, "vocab", &vocab)) {
-        vr_set_err(c->err, c->errlen, "model: missing \"vocab\"");
+        vr_tok_set_err(c->err, c->errlen, "model: missing \"vocab\"");
         return -1;
     }
     m->unk_id = -1;
@@ -630,16 +633,16 @@ static int parse_model(ctx *c, vr_jv o, vr_model *m) {
             return -1;
         if (parse_vocab(c, vocab, m)) return -1;
         if (!has_merges) {
-            vr_set_err(c->err, c->errlen, "model BPE: missing \"merges\"");
+            vr_tok_set_err(c->err, c->errlen, "model BPE: missing \"merges\"");
             return -1;
         }
         if (parse_merges(c, merges, m)) return -1;
         for (int b = 0; b < 256; b++) {
             char name[8];
             snprintf(name, sizeof name, "<0x%02X>", b);
-            m->byte_tok[b] = vr_strmap_get(&m->vocab, name, 6);
+            m->byte_tok[b] = vr_tok_strmap_get(&m->vocab, name, 6);
         }
-        if (!(m->cache = vr_cache_create())) return -1;
+        if (!(m->cache = vr_tok_cache_create())) return -1;
     } else if (IS(type, "WordPiece")) {
         int64_t mx;
         m->type = MODEL_WORDPIECE;
@@ -649,7 +652,7 @@ static int parse_model(ctx *c, vr_jv o, vr_model *m) {
         m->max_chars = (size_t)mx;
         if (parse_vocab(c, vocab, m)) return -1;
     } else {
-        vr_set_err(c->err, c->errlen, "model: unsupported type \"%s\" (supported: BPE, WordPiece)", type);
+        vr_tok_set_err(c->err, c->errlen, "model: unsupported type \"%s\" (supported: BPE, WordPiece)", type);
         return -1;
     }
     const char *unk;
@@ -661,9 +664,9 @@ static int parse_model(ctx *c, vr_jv o, vr_model *m) {
         r = 1;
     }
     if (r) {
-        m->unk_id = vr_strmap_get(&m->vocab, unk, n);
+        m->unk_id = vr_tok_strmap_get(&m->vocab, unk, n);
         if (m->unk_id < 0) {
-            vr_set_err(c->err, c->errlen, "model: unk_token \"%.*s\" is not in the vocab", (int)(n > 60 ? 60 : n), unk);
+            vr_tok_set_err(c->err, c->errlen, "model: unk_token \"%.*s\" is not in the vocab", (int)(n > 60 ? 60 : n), unk);
             return -1;
         }
     }
@@ -674,7 +677,7 @@ static int parse_model(ctx *c, vr_jv o, vr_model *m) {
 static int parse_added(ctx *c, vr_jv arr, vr_tokenizer *t) {
     if (vr_jv_type(arr) == VR_J_NULL) return 0;
     if (vr_jv_type(arr) != VR_J_ARRAY) {
-        vr_set_err(c->err, c->errlen, "\"added_tokens\" must be an array");
+        vr_tok_set_err(c->err, c->errlen, "\"added_tokens\" must be an array");
         return -1;
     }
     t->added = calloc(vr_jv_size(arr) + 1, sizeof *t->added);
@@ -688,12 +691,12 @@ static int parse_added(ctx *c, vr_jv arr, vr_tokenizer *t) {
         size_t n;
         int64_t id;
         if (vr_jv_type(v) != VR_J_OBJECT || opt_str(c, v, "content", &s, &n, W) <= 0) {
-            vr_set_err(c->err, c->errlen, "added_tokens[%zu]: needs a string \"content\"", t->n_added);
+            vr_tok_set_err(c->err, c->errlen, "added_tokens[%zu]: needs a string \"content\"", t->n_added);
             return -1;
         }
         if (opt_int(c, v, "id", -1, 0, MAX_ID - 1, &id, W)) return -1;
         if (id < 0) {
-            vr_set_err(c->err, c->errlen, "added_tokens[%zu]: needs an integer \"id\"", t->n_added);
+            vr_tok_set_err(c->err, c->errlen, "added_tokens[%zu]: needs an integer \"id\"", t->n_added);
             return -1;
         }
         if (opt_bool(c, v, "special", 0, &a->special, W) || opt_bool(c, v, "lstrip", 0, &a->lstrip, W) ||
@@ -708,26 +711,26 @@ static int parse_added(ctx *c, vr_jv arr, vr_tokenizer *t) {
     return 0;
 }
 
-int vr_load_tokenizer_json(vr_tokenizer *t, const char *json, size_t len, char *err, size_t errlen) {
+int vr_tok_load_tokenizer_json(vr_tokenizer *t, const char *json, size_t len, char *err, size_t errlen) {
     ctx c = {err, errlen};
-    size_t pad = vr_json_padding();
+    size_t pad = vr_tokjson_padding();
     char *buf = malloc(len + pad);
     if (!buf) {
-        vr_set_err(err, errlen, "out of memory");
+        vr_tok_set_err(err, errlen, "out of memory");
         return -1;
     }
     memcpy(buf, json, len);
     memset(buf + len, 0, pad);
-    vr_json_doc *doc = vr_json_parse(buf, len, err, errlen);
+    vr_tokjson_doc *doc = vr_tokjson_parse(buf, len, err, errlen);
     int rc = -1;
     if (!doc) goto done;
-    vr_jv root = vr_json_root(doc), v;
+    vr_jv root = vr_tokjson_root(doc), v;
     if (vr_jv_type(root) != VR_J_OBJECT) {
-        vr_set_err(err, errlen, "tokenizer.json must be a JSON object");
+        vr_tok_set_err(err, errlen, "tokenizer.json must be a JSON object");
         goto done;
     }
     if (!vr_jv_get(root, "model", &v)) {
-        vr_set_err(err, errlen, "tokenizer.json has no \"model\"");
+        vr_tok_set_err(err, errlen, "tokenizer.json has no \"model\"");
         goto done;
     }
     if (parse_model(&c, v, &t->model)) goto done;
@@ -755,9 +758,9 @@ int vr_load_tokenizer_json(vr_tokenizer *t, const char *json, size_t len, char *
     }
     rc = 0;
 done:
-    vr_json_free(doc);
+    vr_tokjson_free(doc);
     free(buf);
-    if (rc && err && !err[0]) vr_set_err(err, errlen, "out of memory loading tokenizer.json");
+    if (rc && err && !err[0]) vr_tok_set_err(err, errlen, "out of memory loading tokenizer.json");
     return rc;
 }
 
@@ -784,7 +787,7 @@ static int push_pair(char ***keys, char ***vals, size_t *n, const char *k, size_
  * into decimals ("1e30"-sized model_max_length values are common in
  * tokenizer_config.json, and simdjson 3.0 refuses them as integers). */
 static char *copy_widening_big_ints(const char *json, size_t len, size_t *out_len) {
-    size_t pad = vr_json_padding(), extra = 0;
+    size_t pad = vr_tokjson_padding(), extra = 0;
     for (size_t i = 0; i < len; i++) extra += json[i] >= '0' && json[i] <= '9';
     char *buf = malloc(len + extra / 19 * 2 + 2 + pad);
     if (!buf) return NULL;
@@ -820,22 +823,22 @@ static char *copy_widening_big_ints(const char *json, size_t len, size_t *out_le
     return buf;
 }
 
-int vr_load_config_json(vr_tokenizer *t, const char *json, size_t len, char *err, size_t errlen) {
+int vr_tok_load_config_json(vr_tokenizer *t, const char *json, size_t len, char *err, size_t errlen) {
     char *buf = copy_widening_big_ints(json, len, &len);
     if (!buf) {
-        vr_set_err(err, errlen, "out of memory");
+        vr_tok_set_err(err, errlen, "out of memory");
         return -1;
     }
     char e[200];
-    vr_json_doc *doc = vr_json_parse(buf, len, e, sizeof e);
+    vr_tokjson_doc *doc = vr_tokjson_parse(buf, len, e, sizeof e);
     int rc = -1;
     if (!doc) {
-        vr_set_err(err, errlen, "tokenizer_config.json: %s", e);
+        vr_tok_set_err(err, errlen, "tokenizer_config.json: %s", e);
         goto done;
     }
-    vr_jv root = vr_json_root(doc), v;
+    vr_jv root = vr_tokjson_root(doc), v;
     if (vr_jv_type(root) != VR_J_OBJECT) {
-        vr_set_err(err, errlen, "tokenizer_config.json must be a JSON object");
+        vr_tok_set_err(err, errlen, "tokenizer_config.json must be a JSON object");
         goto done;
     }
     vr_jit it;
@@ -859,22 +862,22 @@ int vr_load_config_json(vr_tokenizer *t, const char *json, size_t len, char *err
             for (vr_jit_begin(v, &it); vr_jit_next(&it, NULL, NULL, &item);) {
                 if (!vr_jv_get(item, "name", &a) || !vr_jv_get(item, "template", &b) || vr_jv_str(a, &name, &nn) ||
                     vr_jv_str(b, &s, &n)) {
-                    vr_set_err(err, errlen, "tokenizer_config.json: chat_template list items need string \"name\" and \"template\"");
+                    vr_tok_set_err(err, errlen, "tokenizer_config.json: chat_template list items need string \"name\" and \"template\"");
                     goto done;
                 }
                 if (push_pair(&t->tpl_names, &t->tpl_vals, &t->n_tpl, name, nn, s, n)) goto oom;
             }
         } else if (vr_jv_type(v) != VR_J_NULL) {
-            vr_set_err(err, errlen, "tokenizer_config.json: chat_template must be a string or a list");
+            vr_tok_set_err(err, errlen, "tokenizer_config.json: chat_template must be a string or a list");
             goto done;
         }
     }
     rc = 0;
     goto done;
 oom:
-    vr_set_err(err, errlen, "out of memory");
+    vr_tok_set_err(err, errlen, "out of memory");
 done:
-    vr_json_free(doc);
+    vr_tokjson_free(doc);
     free(buf);
     return rc;
 }

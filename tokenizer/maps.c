@@ -1,6 +1,6 @@
 /* tokenizer/maps.c — open-addressing hash maps: string -> id (vocab) and
  * (id, id) -> (rank, merged id) (BPE merges). Keys of the string map are
- * borrowed, not copied: they live in the tokenizer's token arena. */
+ * borrowed, not copied: they live in the model's token table. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,23 +12,32 @@ static size_t table_size(size_t expected) {
     return n;
 }
 
-int vr_strmap_init(vr_strmap *m, size_t expected) {
+#define EMPTY_OFF UINT32_MAX
+
+int vr_tok_strmap_init(vr_strmap *m, size_t expected, const char *arena) {
     size_t n = table_size(expected);
-    m->slots = calloc(n, sizeof *m->slots);
+    m->slots = malloc(n * sizeof *m->slots);
     if (!m->slots) return -1;
+    memset(m->slots, 0xff, n * sizeof *m->slots);
     m->mask = n - 1;
     m->count = 0;
+    m->arena = arena;
     return 0;
+}
+
+static const vr_strrec *rec_at(const vr_strmap *m, uint32_t off) {
+    return (const vr_strrec *)(const void *)(m->arena + (size_t)off * 8);
 }
 
 static int strmap_grow(vr_strmap *m) {
     size_t n = (m->mask + 1) * 2;
-    vr_strslot *s = calloc(n, sizeof *s);
+    vr_strslot *s = malloc(n * sizeof *s);
     if (!s) return -1;
+    memset(s, 0xff, n * sizeof *s);
     for (size_t i = 0; i <= m->mask; i++) {
-        if (!m->slots[i].key) continue;
+        if (m->slots[i].off == EMPTY_OFF) continue;
         size_t j = m->slots[i].hash & (n - 1);
-        while (s[j].key) j = (j + 1) & (n - 1);
+        while (s[j].off != EMPTY_OFF) j = (j + 1) & (n - 1);
         s[j] = m->slots[i];
     }
     free(m->slots);
@@ -37,33 +46,37 @@ static int strmap_grow(vr_strmap *m) {
     return 0;
 }
 
-int vr_strmap_put(vr_strmap *m, const char *key, size_t len, int32_t val) {
+int vr_tok_strmap_put(vr_strmap *m, size_t off) {
+    if (off % 8 || off / 8 >= EMPTY_OFF) return -1;
     if ((m->count + 1) * 2 > m->mask + 1 && strmap_grow(m)) return -1;
-    uint64_t h = vr_hash_bytes(key, len);
+    const vr_strrec *r = rec_at(m, (uint32_t)(off / 8));
+    uint32_t h = (uint32_t)vr_tok_hash_bytes(r->bytes, r->len);
     size_t i = h & m->mask;
-    while (m->slots[i].key) {
-        vr_strslot *s = &m->slots[i];
-        if (s->hash == h && s->len == len && !memcmp(s->key, key, len)) return 1;
+    while (m->slots[i].off != EMPTY_OFF) {
+        const vr_strrec *o = rec_at(m, m->slots[i].off);
+        if (m->slots[i].hash == h && o->len == r->len && !memcmp(o->bytes, r->bytes, r->len)) return 1;
         i = (i + 1) & m->mask;
     }
-    m->slots[i] = (vr_strslot){key, (uint32_t)len, val, h};
+    m->slots[i] = (vr_strslot){h, (uint32_t)(off / 8)};
     m->count++;
     return 0;
 }
 
-int32_t vr_strmap_get(const vr_strmap *m, const char *key, size_t len) {
+int32_t vr_tok_strmap_get(const vr_strmap *m, const char *key, size_t len) {
     if (!m->slots) return -1;
-    uint64_t h = vr_hash_bytes(key, len);
+    uint32_t h = (uint32_t)vr_tok_hash_bytes(key, len);
     size_t i = h & m->mask;
-    while (m->slots[i].key) {
-        const vr_strslot *s = &m->slots[i];
-        if (s->hash == h && s->len == len && !memcmp(s->key, key, len)) return s->val;
+    while (m->slots[i].off != EMPTY_OFF) {
+        if (m->slots[i].hash == h) {
+            const vr_strrec *o = rec_at(m, m->slots[i].off);
+            if (o->len == len && !memcmp(o->bytes, key, len)) return o->val;
+        }
         i = (i + 1) & m->mask;
     }
     return -1;
 }
 
-void vr_strmap_free(vr_strmap *m) {
+void vr_tok_strmap_free(vr_strmap *m) {
     free(m->slots);
     m->slots = NULL;
 }
@@ -77,7 +90,7 @@ static size_t pair_hash(uint64_t k) {
     return (size_t)k;
 }
 
-int vr_pairmap_init(vr_pairmap *m, size_t expected) {
+int vr_tok_pairmap_init(vr_pairmap *m, size_t expected) {
     size_t n = table_size(expected);
     m->slots = calloc(n, sizeof *m->slots);
     if (!m->slots) return -1;
@@ -86,7 +99,7 @@ int vr_pairmap_init(vr_pairmap *m, size_t expected) {
     return 0;
 }
 
-int vr_pairmap_put(vr_pairmap *m, int32_t a, int32_t b, int32_t rank, int32_t id) {
+int vr_tok_pairmap_put(vr_pairmap *m, int32_t a, int32_t b, int32_t rank, int32_t id) {
     if ((m->count + 1) * 2 > m->mask + 1) {
         size_t n = (m->mask + 1) * 2;
         vr_pairslot *s = calloc(n, sizeof *s);
@@ -116,7 +129,7 @@ int vr_pairmap_put(vr_pairmap *m, int32_t a, int32_t b, int32_t rank, int32_t id
     return 0;
 }
 
-const vr_pairslot *vr_pairmap_get(const vr_pairmap *m, int32_t a, int32_t b) {
+const vr_pairslot *vr_tok_pairmap_get(const vr_pairmap *m, int32_t a, int32_t b) {
     if (!m->slots) return NULL;
     uint64_t k = pair_key(a, b);
     size_t i = pair_hash(k) & m->mask;
@@ -127,7 +140,7 @@ const vr_pairslot *vr_pairmap_get(const vr_pairmap *m, int32_t a, int32_t b) {
     return NULL;
 }
 
-void vr_pairmap_free(vr_pairmap *m) {
+void vr_tok_pairmap_free(vr_pairmap *m) {
     free(m->slots);
     m->slots = NULL;
 }

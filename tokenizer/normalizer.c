@@ -15,7 +15,7 @@ static int unicode_form(int type, const char *s, size_t n, vr_buf *out) {
     utf8proc_uint8_t *r = NULL;
     utf8proc_ssize_t k = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &r, opt);
     if (k < 0) return -1;
-    int rc = vr_buf_put(out, r, (size_t)k);
+    int rc = vr_tok_buf_put(out, r, (size_t)k);
     free(r);
     return rc;
 }
@@ -23,7 +23,7 @@ static int unicode_form(int type, const char *s, size_t n, vr_buf *out) {
 static int lowercase(const char *s, size_t n, vr_buf *out) {
     for (size_t i = 0; i < n;) {
         size_t adv;
-        uint32_t c = vr_utf8_next(s + i, n - i, &adv);
+        uint32_t c = vr_tok_utf8_next(s + i, n - i, &adv);
         char b[8];
         size_t k;
         if (c < 0x80) {
@@ -32,8 +32,8 @@ static int lowercase(const char *s, size_t n, vr_buf *out) {
         } else if (c == 0x130) { /* the one full-case mapping to two chars: "i" + U+0307 */
             memcpy(b, "i\xCC\x87", 3);
             k = 3;
-        } else k = vr_utf8_put((uint32_t)utf8proc_tolower((utf8proc_int32_t)c), b);
-        if (vr_buf_put(out, b, k)) return -1;
+        } else k = vr_tok_utf8_put((uint32_t)utf8proc_tolower((utf8proc_int32_t)c), b);
+        if (vr_tok_buf_put(out, b, k)) return -1;
         i += adv;
     }
     return 0;
@@ -44,7 +44,7 @@ static int strip(const char *s, size_t n, int left, int right, vr_buf *out) {
     if (left)
         while (a < b) {
             size_t adv;
-            if (!vr_is_whitespace(vr_utf8_next(s + a, b - a, &adv))) break;
+            if (!vr_tok_is_whitespace(vr_tok_utf8_next(s + a, b - a, &adv))) break;
             a += adv;
         }
     if (right)
@@ -52,10 +52,10 @@ static int strip(const char *s, size_t n, int left, int right, vr_buf *out) {
             size_t k = b - 1;
             while (k > a && ((unsigned char)s[k] & 0xC0) == 0x80) k--;
             size_t adv;
-            if (!vr_is_whitespace(vr_utf8_next(s + k, b - k, &adv))) break;
+            if (!vr_tok_is_whitespace(vr_tok_utf8_next(s + k, b - k, &adv))) break;
             b = k;
         }
-    return vr_buf_put(out, s + a, b - a);
+    return vr_tok_buf_put(out, s + a, b - a);
 }
 
 static int replace(const vr_normalizer *nz, const char *s, size_t n, vr_scratch *sc, vr_buf *out) {
@@ -65,7 +65,7 @@ static int replace(const vr_normalizer *nz, const char *s, size_t n, vr_scratch 
     while (pos <= n) {
         size_t ms, me;
         int r;
-        if (nz->pat.kind == PAT_REGEX) r = vr_regex_find(&nz->pat.re, sc->md, s, n, pos, &ms, &me);
+        if (nz->pat.kind == PAT_REGEX) r = vr_tok_regex_find(&nz->pat.re, sc->md, s, n, pos, &ms, &me);
         else {
             const char *f = nz->pat.str_len && nz->pat.str_len <= n - pos
                                 ? memmem(s + pos, n - pos, nz->pat.str, nz->pat.str_len) : NULL;
@@ -77,16 +77,16 @@ static int replace(const vr_normalizer *nz, const char *s, size_t n, vr_scratch 
         }
         if (r < 0) { rc = -1; break; }
         if (!r) break;
-        if (vr_buf_put(out, s + pos, ms - pos) || vr_buf_put(out, nz->text, nz->text_len)) { rc = -1; break; }
+        if (vr_tok_buf_put(out, s + pos, ms - pos) || vr_tok_buf_put(out, nz->text, nz->text_len)) { rc = -1; break; }
         if (me == ms) {
             if (me >= n) { pos = n; break; }
             size_t adv;
-            vr_utf8_next(s + me, n - me, &adv);
-            if (vr_buf_put(out, s + me, adv)) { rc = -1; break; }
+            vr_tok_utf8_next(s + me, n - me, &adv);
+            if (vr_tok_buf_put(out, s + me, adv)) { rc = -1; break; }
             pos = me + adv;
         } else pos = me;
     }
-    if (!rc && pos < n) rc = vr_buf_put(out, s + pos, n - pos);
+    if (!rc && pos < n) rc = vr_tok_buf_put(out, s + pos, n - pos);
     return rc;
 }
 
@@ -95,10 +95,10 @@ static int replace(const vr_normalizer *nz, const char *s, size_t n, vr_scratch 
 static int remove_marks(const char *s, size_t n, int only_nonspacing, vr_buf *out) {
     for (size_t i = 0; i < n;) {
         size_t adv;
-        uint32_t c = vr_utf8_next(s + i, n - i, &adv);
+        uint32_t c = vr_tok_utf8_next(s + i, n - i, &adv);
         utf8proc_category_t k = c < 0x300 ? UTF8PROC_CATEGORY_LL : utf8proc_category((utf8proc_int32_t)c);
         if (k != UTF8PROC_CATEGORY_MN && (only_nonspacing || (k != UTF8PROC_CATEGORY_MC && k != UTF8PROC_CATEGORY_ME)))
-            if (vr_buf_put(out, s + i, adv)) return -1;
+            if (vr_tok_buf_put(out, s + i, adv)) return -1;
         i += adv;
     }
     return 0;
@@ -109,16 +109,16 @@ static int bert(const vr_normalizer *nz, const char *s, size_t n, vr_scratch *sc
     int rc = -1;
     for (size_t i = 0; i < n;) {
         size_t adv;
-        uint32_t c = vr_utf8_next(s + i, n - i, &adv);
+        uint32_t c = vr_tok_utf8_next(s + i, n - i, &adv);
         char t[4];
         if (nz->clean_text) {
-            if (c == 0 || c == 0xFFFD || vr_is_control(c)) { i += adv; continue; }
-            if (vr_is_whitespace(c)) c = ' ';
+            if (c == 0 || c == 0xFFFD || vr_tok_is_control(c)) { i += adv; continue; }
+            if (vr_tok_is_whitespace(c)) c = ' ';
         }
-        size_t k = vr_utf8_put(c, t);
-        if (nz->chinese && vr_is_cjk(c)) {
-            if (vr_buf_putc(&a, ' ') || vr_buf_put(&a, t, k) || vr_buf_putc(&a, ' ')) goto done;
-        } else if (vr_buf_put(&a, t, k)) goto done;
+        size_t k = vr_tok_utf8_put(c, t);
+        if (nz->chinese && vr_tok_is_cjk(c)) {
+            if (vr_tok_buf_putc(&a, ' ') || vr_tok_buf_put(&a, t, k) || vr_tok_buf_putc(&a, ' ')) goto done;
+        } else if (vr_tok_buf_put(&a, t, k)) goto done;
         i += adv;
     }
     if (nz->strip_accents) {
@@ -128,12 +128,12 @@ static int bert(const vr_normalizer *nz, const char *s, size_t n, vr_scratch *sc
     }
     if (nz->lowercase) {
         if (lowercase(a.p, a.n, out)) goto done;
-    } else if (vr_buf_put(out, a.p, a.n)) goto done;
+    } else if (vr_tok_buf_put(out, a.p, a.n)) goto done;
     rc = 0;
 done:
     (void)sc;
-    vr_buf_free(&a);
-    vr_buf_free(&b);
+    vr_tok_buf_free(&a);
+    vr_tok_buf_free(&b);
     return rc;
 }
 
@@ -144,44 +144,44 @@ static int apply(const vr_normalizer *nz, const char *s, size_t n, vr_scratch *s
     case NORM_LOWERCASE: return lowercase(s, n, out);
     case NORM_STRIP: return strip(s, n, nz->left, nz->right, out);
     case NORM_PREPEND:
-        if (n && vr_buf_put(out, nz->text, nz->text_len)) return -1;
-        return vr_buf_put(out, s, n);
+        if (n && vr_tok_buf_put(out, nz->text, nz->text_len)) return -1;
+        return vr_tok_buf_put(out, s, n);
     case NORM_REPLACE: return replace(nz, s, n, sc, out);
     case NORM_BERT: return bert(nz, s, n, sc, out);
     case NORM_STRIP_ACCENTS: return remove_marks(s, n, 0, out);
     case NORM_SEQUENCE: {
         vr_buf cur = {0}, next = {0};
-        if (vr_buf_put(&cur, s, n)) return -1;
+        if (vr_tok_buf_put(&cur, s, n)) return -1;
         for (size_t i = 0; i < nz->n_subs; i++) {
             next.n = 0;
             if (apply(&nz->subs[i], cur.p ? cur.p : "", cur.n, sc, &next)) {
-                vr_buf_free(&cur);
-                vr_buf_free(&next);
+                vr_tok_buf_free(&cur);
+                vr_tok_buf_free(&next);
                 return -1;
             }
             vr_buf t = cur;
             cur = next;
             next = t;
         }
-        int rc = vr_buf_put(out, cur.p, cur.n);
-        vr_buf_free(&cur);
-        vr_buf_free(&next);
+        int rc = vr_tok_buf_put(out, cur.p, cur.n);
+        vr_tok_buf_free(&cur);
+        vr_tok_buf_free(&next);
         return rc;
     }
     }
     return -1;
 }
 
-int vr_normalize(const vr_normalizer *nz, const char *s, size_t n, vr_scratch *sc, vr_buf *out) {
+int vr_tok_normalize(const vr_normalizer *nz, const char *s, size_t n, vr_scratch *sc, vr_buf *out) {
     out->n = 0;
     if (out->p) out->p[0] = 0;
     return apply(nz, s, n, sc, out);
 }
 
-void vr_normalizer_free(vr_normalizer *nz) {
+void vr_tok_normalizer_free(vr_normalizer *nz) {
     free(nz->text);
-    vr_pattern_free(&nz->pat);
-    for (size_t i = 0; i < nz->n_subs; i++) vr_normalizer_free(&nz->subs[i]);
+    vr_tok_pattern_free(&nz->pat);
+    for (size_t i = 0; i < nz->n_subs; i++) vr_tok_normalizer_free(&nz->subs[i]);
     free(nz->subs);
     memset(nz, 0, sizeof *nz);
 }

@@ -6,14 +6,14 @@
 
 #include "internal.h"
 
-int vr_regex_compile(vr_regex *r, const char *pat, size_t n, char *err, size_t errlen) {
+int vr_tok_regex_compile(vr_regex *r, const char *pat, size_t n, char *err, size_t errlen) {
     int code;
     PCRE2_SIZE off;
     r->code = pcre2_compile((PCRE2_SPTR)pat, n, PCRE2_UTF | PCRE2_UCP, &code, &off, NULL);
     if (!r->code) {
         PCRE2_UCHAR msg[160];
         pcre2_get_error_message(code, msg, sizeof msg);
-        vr_set_err(err, errlen, "invalid regex at offset %zu: %s", (size_t)off, (const char *)msg);
+        vr_tok_set_err(err, errlen, "invalid regex at offset %zu: %s", (size_t)off, (const char *)msg);
         return -1;
     }
     /* JIT is an optimization: without it (no JIT support) matching still works. */
@@ -21,7 +21,7 @@ int vr_regex_compile(vr_regex *r, const char *pat, size_t n, char *err, size_t e
     return 0;
 }
 
-int vr_regex_find(const vr_regex *r, pcre2_match_data *md, const char *s, size_t n, size_t start,
+int vr_tok_regex_find(const vr_regex *r, pcre2_match_data *md, const char *s, size_t n, size_t start,
                   size_t *ms, size_t *me) {
     int rc = pcre2_match(r->code, (PCRE2_SPTR)s, n, start, PCRE2_NO_UTF_CHECK, md, NULL);
     if (rc == PCRE2_ERROR_NOMATCH) return 0;
@@ -32,7 +32,7 @@ int vr_regex_find(const vr_regex *r, pcre2_match_data *md, const char *s, size_t
     return 1;
 }
 
-void vr_regex_free(vr_regex *r) {
+void vr_tok_regex_free(vr_regex *r) {
     pcre2_code_free(r->code);
     r->code = NULL;
 }

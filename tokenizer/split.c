@@ -24,7 +24,7 @@ static int spans_push(spans *v, size_t s, size_t e, int m) {
     return 0;
 }
 
-int vr_pieces_push(vr_pieces *v, const char *s, size_t n, int first) {
+int vr_tok_pieces_push(vr_pieces *v, const char *s, size_t n, int first) {
     if (v->n == v->cap) {
         size_t cap = v->cap ? v->cap * 2 : 64;
         vr_piece *p = realloc(v->p, cap * sizeof *p);
@@ -38,9 +38,9 @@ int vr_pieces_push(vr_pieces *v, const char *s, size_t n, int first) {
 
 static int char_matches(const vr_pattern *pat, uint32_t c) {
     switch (pat->kind) {
-    case PAT_WHITESPACE: return vr_is_whitespace(c);
-    case PAT_BERT_PUNCT: return vr_is_bert_punct(c);
-    case PAT_NUMERIC: return vr_is_numeric(c);
+    case PAT_WHITESPACE: return vr_tok_is_whitespace(c);
+    case PAT_BERT_PUNCT: return vr_tok_is_bert_punct(c);
+    case PAT_NUMERIC: return vr_tok_is_numeric(c);
     case PAT_CHAR: return c == pat->ch;
     }
     return 0;
@@ -54,7 +54,7 @@ static int find_matches(const vr_pattern *pat, const char *s, size_t n, vr_scrat
         while (pos <= n) {
             size_t ms, me;
             if (pat->kind == PAT_REGEX) {
-                int r = vr_regex_find(&pat->re, sc->md, s, n, pos, &ms, &me);
+                int r = vr_tok_regex_find(&pat->re, sc->md, s, n, pos, &ms, &me);
                 if (r < 0) return -1;
                 if (!r) break;
             } else {
@@ -69,7 +69,7 @@ static int find_matches(const vr_pattern *pat, const char *s, size_t n, vr_scrat
             if (me == ms) { /* empty match: step over one character */
                 if (me >= n) break;
                 size_t adv;
-                vr_utf8_next(s + me, n - me, &adv);
+                vr_tok_utf8_next(s + me, n - me, &adv);
                 pos = me + adv;
             } else pos = me;
         }
@@ -79,7 +79,7 @@ static int find_matches(const vr_pattern *pat, const char *s, size_t n, vr_scrat
     size_t i = 0;
     while (i < n) {
         size_t adv;
-        uint32_t c = vr_utf8_next(s + i, n - i, &adv);
+        uint32_t c = vr_tok_utf8_next(s + i, n - i, &adv);
         if (char_matches(pat, c)) {
             if (prev < i && spans_push(out, prev, i, 0)) return -1;
             if (spans_push(out, i, i + adv, 1)) return -1;
@@ -91,7 +91,7 @@ static int find_matches(const vr_pattern *pat, const char *s, size_t n, vr_scrat
     return 0;
 }
 
-int vr_split_piece(const vr_pattern *pat, int behavior, int invert, const vr_piece *in, vr_scratch *sc,
+int vr_tok_split_piece(const vr_pattern *pat, int behavior, int invert, const vr_piece *in, vr_scratch *sc,
                    vr_pieces *out) {
     if (in->n == 0) return 0;
     spans m = {0}, r = {0};
@@ -144,7 +144,7 @@ int vr_split_piece(const vr_pattern *pat, int behavior, int invert, const vr_pie
     }
     for (size_t i = 0; i < r.n; i++) {
         if (r.p[i].m || r.p[i].e == r.p[i].s) continue;
-        if (vr_pieces_push(out, in->s + r.p[i].s, r.p[i].e - r.p[i].s, in->first && r.p[i].s == 0)) goto done;
+        if (vr_tok_pieces_push(out, in->s + r.p[i].s, r.p[i].e - r.p[i].s, in->first && r.p[i].s == 0)) goto done;
     }
     rc = 0;
 done:
@@ -153,8 +153,8 @@ done:
     return rc;
 }
 
-void vr_pattern_free(vr_pattern *p) {
+void vr_tok_pattern_free(vr_pattern *p) {
     free(p->str);
     p->str = NULL;
-    if (p->re.code) vr_regex_free(&p->re);
+    if (p->re.code) vr_tok_regex_free(&p->re);
 }

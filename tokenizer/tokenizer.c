@@ -11,7 +11,7 @@
 static int read_file(const char *path, char **out, size_t *len, char *err, size_t errlen) {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        vr_set_err(err, errlen, "%s: %s", path, strerror(errno));
+        vr_tok_set_err(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
     char *p = NULL;
@@ -23,7 +23,7 @@ static int read_file(const char *path, char **out, size_t *len, char *err, size_
             if (!q) {
                 free(p);
                 fclose(f);
-                vr_set_err(err, errlen, "%s: out of memory", path);
+                vr_tok_set_err(err, errlen, "%s: out of memory", path);
                 return -1;
             }
             p = q;
@@ -36,7 +36,7 @@ static int read_file(const char *path, char **out, size_t *len, char *err, size_
     fclose(f);
     if (bad) {
         free(p);
-        vr_set_err(err, errlen, "%s: read error", path);
+        vr_tok_set_err(err, errlen, "%s: read error", path);
         return -1;
     }
     *out = p;
@@ -77,12 +77,12 @@ static int finish_load(vr_tokenizer *t, char *err, size_t errlen) {
             for (size_t j = 0; j < pp->items[i].n_ids; j++)
                 if ((size_t)pp->items[i].ids[j] >= vs) bad = pp->items[i].ids[j];
         if (bad >= 0) {
-            vr_set_err(err, errlen, "post_processor: special token id %ld is outside the vocabulary (size %zu)",
+            vr_tok_set_err(err, errlen, "post_processor: special token id %ld is outside the vocabulary (size %zu)",
                        (long)bad, vs);
             return -1;
         }
     }
-    t->trie_raw = vr_trie_build(t->added, t->n_added, 0, NULL, NULL);
+    t->trie_raw = vr_tok_trie_build(t->added, t->n_added, 0, NULL, NULL);
     if (!t->trie_raw) goto oom;
     /* Normalized added tokens are matched in normalized text, so their
      * content is normalized too (as HF does). */
@@ -97,22 +97,22 @@ static int finish_load(vr_tokenizer *t, char *err, size_t errlen) {
             const vr_added *a = &t->added[i];
             if (!a->normalized) continue;
             vr_buf o = {0};
-            if (t->has_normalizer) ok = !vr_normalize(&t->normalizer, a->content, a->len, &sc, &o);
-            else ok = !vr_buf_put(&o, a->content, a->len);
+            if (t->has_normalizer) ok = !vr_tok_normalize(&t->normalizer, a->content, a->len, &sc, &o);
+            else ok = !vr_tok_buf_put(&o, a->content, a->len);
             pats[i] = o.p;
             lens[i] = o.n;
         }
-        if (ok) t->trie_norm = vr_trie_build(t->added, t->n_added, 1, (const char *const *)pats, lens);
+        if (ok) t->trie_norm = vr_tok_trie_build(t->added, t->n_added, 1, (const char *const *)pats, lens);
         for (size_t i = 0; pats && i < t->n_added; i++) free(pats[i]);
         free(pats);
         free(lens);
         pcre2_match_data_free(sc.md);
-        vr_buf_free(&sc.tmp);
+        vr_tok_buf_free(&sc.tmp);
         if (!t->trie_norm) goto oom;
     }
     return 0;
 oom:
-    vr_set_err(err, errlen, "out of memory");
+    vr_tok_set_err(err, errlen, "out of memory");
     return -1;
 }
 
@@ -120,17 +120,17 @@ int vr_tokenizer_load_json(const char *json, size_t len, const char *config_json
                            vr_tokenizer **out, char *err, size_t errlen) {
     if (err && errlen) err[0] = 0;
     if (!out || !json) {
-        vr_set_err(err, errlen, "load: invalid arguments");
+        vr_tok_set_err(err, errlen, "load: invalid arguments");
         return -1;
     }
     *out = NULL;
     vr_tokenizer *t = calloc(1, sizeof *t);
     if (!t) {
-        vr_set_err(err, errlen, "out of memory");
+        vr_tok_set_err(err, errlen, "out of memory");
         return -1;
     }
-    if (vr_load_tokenizer_json(t, json, len, err, errlen) ||
-        (config_json && vr_load_config_json(t, config_json, config_len, err, errlen)) || finish_load(t, err, errlen)) {
+    if (vr_tok_load_tokenizer_json(t, json, len, err, errlen) ||
+        (config_json && vr_tok_load_config_json(t, config_json, config_len, err, errlen)) || finish_load(t, err, errlen)) {
         vr_tokenizer_free(t);
         return -1;
     }
@@ -140,13 +140,13 @@ int vr_tokenizer_load_json(const char *json, size_t len, const char *config_json
 
 int vr_tokenizer_load(const char *path, vr_tokenizer **out, char *err, size_t errlen) {
     if (!path || !out) {
-        vr_set_err(err, errlen, "load: invalid arguments");
+        vr_tok_set_err(err, errlen, "load: invalid arguments");
         return -1;
     }
     *out = NULL;
     struct stat st;
     if (stat(path, &st)) {
-        vr_set_err(err, errlen, "%s: %s", path, strerror(errno));
+        vr_tok_set_err(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
     size_t pl = strlen(path);
@@ -154,7 +154,7 @@ int vr_tokenizer_load(const char *path, vr_tokenizer **out, char *err, size_t er
     if (!tok_path || !cfg_path) {
         free(tok_path);
         free(cfg_path);
-        vr_set_err(err, errlen, "out of memory");
+        vr_tok_set_err(err, errlen, "out of memory");
         return -1;
     }
     if (S_ISDIR(st.st_mode)) {
@@ -174,7 +174,7 @@ int vr_tokenizer_load(const char *path, vr_tokenizer **out, char *err, size_t er
     if (!rc) {
         char e[300];
         rc = vr_tokenizer_load_json(json, len, cfg, cfg_len, out, e, sizeof e);
-        if (rc) vr_set_err(err, errlen, "%s: %s", e[0] && strstr(e, "tokenizer_config") ? cfg_path : tok_path, e);
+        if (rc) vr_tok_set_err(err, errlen, "%s: %s", e[0] && strstr(e, "tokenizer_config") ? cfg_path : tok_path, e);
     }
     free(json);
     free(cfg);
@@ -185,16 +185,16 @@ int vr_tokenizer_load(const char *path, vr_tokenizer **out, char *err, size_t er
 
 void vr_tokenizer_free(vr_tokenizer *t) {
     if (!t) return;
-    vr_model_free(&t->model);
+    vr_tok_model_free(&t->model);
     for (size_t i = 0; i < t->n_added; i++) free(t->added[i].content);
     free(t->added);
-    vr_trie_free(t->trie_raw);
-    vr_trie_free(t->trie_norm);
-    vr_normalizer_free(&t->normalizer);
-    vr_pretok_free(&t->pretok);
-    vr_postproc_free(&t->post);
+    vr_tok_trie_free(t->trie_raw);
+    vr_tok_trie_free(t->trie_norm);
+    vr_tok_normalizer_free(&t->normalizer);
+    vr_tok_pretok_free(&t->pretok);
+    vr_tok_postproc_free(&t->post);
     for (size_t k = 0; k < t->n_dec; k++) {
-        vr_pattern_free(&t->dec[k].pat);
+        vr_tok_pattern_free(&t->dec[k].pat);
         free(t->dec[k].text);
     }
     free(t->dec);
@@ -222,12 +222,12 @@ void vr_tokenizer_free(vr_tokenizer *t) {
 static int encode_normalized(const vr_tokenizer *t, const char *s, size_t n, int first, vr_scratch *sc, vr_ids *out) {
     if (n == 0) return 0;
     vr_pieces pieces = {0};
-    int rc = vr_pieces_push(&pieces, s, n, first);
-    if (!rc && t->has_pretok) rc = vr_pretokenize(&t->pretok, &pieces, sc);
+    int rc = vr_tok_pieces_push(&pieces, s, n, first);
+    if (!rc && t->has_pretok) rc = vr_tok_pretokenize(&t->pretok, &pieces, sc);
     for (size_t i = 0; i < pieces.n && !rc; i++) {
         const vr_piece *p = &pieces.p[i];
-        rc = t->model.type == MODEL_BPE ? vr_bpe_tokenize(&t->model, p->s, p->n, out)
-                                        : vr_wordpiece_tokenize(&t->model, p->s, p->n, out);
+        rc = t->model.type == MODEL_BPE ? vr_tok_bpe_tokenize(&t->model, p->s, p->n, out)
+                                        : vr_tok_wordpiece_tokenize(&t->model, p->s, p->n, out);
     }
     free(pieces.p);
     return rc;
@@ -238,8 +238,8 @@ static int encode_segment(const vr_tokenizer *t, const char *s, size_t n, int fi
     if (n == 0) return 0;
     vr_buf norm = {0};
     if (t->has_normalizer) {
-        if (vr_normalize(&t->normalizer, s, n, sc, &norm)) {
-            vr_buf_free(&norm);
+        if (vr_tok_normalize(&t->normalizer, s, n, sc, &norm)) {
+            vr_tok_buf_free(&norm);
             return -1;
         }
         s = norm.p ? norm.p : "";
@@ -249,61 +249,61 @@ static int encode_segment(const vr_tokenizer *t, const char *s, size_t n, int fi
     if (t->trie_norm) {
         vr_added_match *m;
         size_t nm, pos = 0;
-        rc = vr_trie_find(t->trie_norm, t->added, s, n, &m, &nm);
+        rc = vr_tok_trie_find(t->trie_norm, t->added, s, n, &m, &nm);
         for (size_t i = 0; i < nm && !rc; i++) {
             rc = encode_normalized(t, s + pos, m[i].start - pos, first && pos == 0, sc, out);
-            if (!rc) rc = vr_ids_push(out, m[i].id);
+            if (!rc) rc = vr_tok_ids_push(out, m[i].id);
             pos = m[i].end;
         }
         if (!rc) rc = encode_normalized(t, s + pos, n - pos, first && pos == 0, sc, out);
         if (nm) free(m);
     } else rc = encode_normalized(t, s, n, first, sc, out);
-    vr_buf_free(&norm);
+    vr_tok_buf_free(&norm);
     return rc;
 }
 
 int vr_tokenizer_encode(const vr_tokenizer *t, const char *text, size_t len, int add_special_tokens,
                         int32_t **ids, size_t *n_ids, char *err, size_t errlen) {
     if (!t || (!text && len) || !ids || !n_ids) {
-        vr_set_err(err, errlen, "encode: invalid arguments");
+        vr_tok_set_err(err, errlen, "encode: invalid arguments");
         return -1;
     }
     *ids = NULL;
     *n_ids = 0;
     if (!text) text = "";
-    size_t valid = vr_utf8_valid_prefix(text, len);
+    size_t valid = vr_tok_utf8_valid_prefix(text, len);
     if (valid != len) {
-        vr_set_err(err, errlen, "input is not valid UTF-8 (byte offset %zu)", valid);
+        vr_tok_set_err(err, errlen, "input is not valid UTF-8 (byte offset %zu)", valid);
         return -1;
     }
     vr_scratch sc = {pcre2_match_data_create(1, NULL), {0}, {0}};
     vr_ids out = {0}, fin = {0};
     vr_added_match *m = NULL;
     size_t nm = 0, pos = 0;
-    int rc = sc.md ? vr_trie_find(t->trie_raw, t->added, text, len, &m, &nm) : -1;
+    int rc = sc.md ? vr_tok_trie_find(t->trie_raw, t->added, text, len, &m, &nm) : -1;
     for (size_t i = 0; i < nm && !rc; i++) {
         rc = encode_segment(t, text + pos, m[i].start - pos, pos == 0, &sc, &out);
-        if (!rc) rc = vr_ids_push(&out, m[i].id);
+        if (!rc) rc = vr_tok_ids_push(&out, m[i].id);
         pos = m[i].end;
     }
     if (!rc) rc = encode_segment(t, text + pos, len - pos, pos == 0, &sc, &out);
     free(m);
     if (!rc && add_special_tokens && t->has_post) {
-        rc = vr_postprocess(&t->post, out.p, out.n, &fin);
+        rc = vr_tok_postprocess(&t->post, out.p, out.n, &fin);
         free(out.p);
         out = fin;
     }
     pcre2_match_data_free(sc.md);
-    vr_arena_free(&sc.arena);
-    vr_buf_free(&sc.tmp);
+    vr_tok_arena_free(&sc.arena);
+    vr_tok_buf_free(&sc.tmp);
     if (rc) {
         free(out.p);
-        vr_set_err(err, errlen, "encode failed (out of memory or regex resource limit)");
+        vr_tok_set_err(err, errlen, "encode failed (out of memory or regex resource limit)");
         return -1;
     }
     if (!out.p) out.p = malloc(sizeof(int32_t)); /* a valid pointer even for zero ids */
     if (!out.p) {
-        vr_set_err(err, errlen, "out of memory");
+        vr_tok_set_err(err, errlen, "out of memory");
         return -1;
     }
     *ids = out.p;
@@ -324,7 +324,7 @@ int32_t vr_tokenizer_token_to_id(const vr_tokenizer *t, const char *token) {
     size_t n = strlen(token);
     for (size_t i = 0; i < t->n_added; i++)
         if (t->added[i].len == n && !memcmp(t->added[i].content, token, n)) return t->added[i].id;
-    return vr_strmap_get(&t->model.vocab, token, n);
+    return vr_tok_strmap_get(&t->model.vocab, token, n);
 }
 
 int vr_tokenizer_is_special(const vr_tokenizer *t, int32_t id) {

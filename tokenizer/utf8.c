@@ -47,7 +47,7 @@ static size_t maximal_subpart(const unsigned char *s, size_t n) {
     return i;
 }
 
-size_t vr_utf8_valid_prefix(const char *str, size_t n) {
+size_t vr_tok_utf8_valid_prefix(const char *str, size_t n) {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
     while (i < n) {
@@ -62,7 +62,7 @@ size_t vr_utf8_valid_prefix(const char *str, size_t n) {
     return n;
 }
 
-uint32_t vr_utf8_next(const char *str, size_t n, size_t *adv) {
+uint32_t vr_tok_utf8_next(const char *str, size_t n, size_t *adv) {
     const unsigned char *s = (const unsigned char *)str;
     uint32_t c = s[0];
     if (c < 0x80 || n < 2) { *adv = 1; return c; }
@@ -75,7 +75,7 @@ uint32_t vr_utf8_next(const char *str, size_t n, size_t *adv) {
     return ((c & 0x07) << 18) | ((s[1] & 0x3F) << 12) | ((s[2] & 0x3F) << 6) | (s[3] & 0x3F);
 }
 
-size_t vr_utf8_put(uint32_t cp, char out[4]) {
+size_t vr_tok_utf8_put(uint32_t cp, char out[4]) {
     if (cp < 0x80) { out[0] = (char)cp; return 1; }
     if (cp < 0x800) {
         out[0] = (char)(0xC0 | (cp >> 6));
@@ -95,7 +95,7 @@ size_t vr_utf8_put(uint32_t cp, char out[4]) {
     return 4;
 }
 
-size_t vr_utf8_incomplete_tail(const char *str, size_t n) {
+size_t vr_tok_utf8_incomplete_tail(const char *str, size_t n) {
     const unsigned char *s = (const unsigned char *)str;
     for (size_t k = 1; k <= 3 && k <= n; k++) {
         unsigned c = s[n - k];
@@ -109,7 +109,7 @@ size_t vr_utf8_incomplete_tail(const char *str, size_t n) {
     return 0;
 }
 
-int vr_utf8_lossy(vr_buf *out, const char *str, size_t n) {
+int vr_tok_utf8_lossy(vr_buf *out, const char *str, size_t n) {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0, run = 0;
     while (i < n) {
@@ -118,48 +118,48 @@ int vr_utf8_lossy(vr_buf *out, const char *str, size_t n) {
             i += l;
             continue;
         }
-        if (vr_buf_put(out, str + run, i - run)) return -1;
-        if (vr_buf_put(out, "\xEF\xBF\xBD", 3)) return -1;
+        if (vr_tok_buf_put(out, str + run, i - run)) return -1;
+        if (vr_tok_buf_put(out, "\xEF\xBF\xBD", 3)) return -1;
         i += maximal_subpart(s + i, n - i);
         run = i;
     }
-    return vr_buf_put(out, str + run, n - run);
+    return vr_tok_buf_put(out, str + run, n - run);
 }
 
-int vr_is_whitespace(uint32_t c) {
+int vr_tok_is_whitespace(uint32_t c) {
     return (c >= 9 && c <= 13) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
            (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
            c == 0x205F || c == 0x3000;
 }
 
-int vr_is_numeric(uint32_t c) {
+int vr_tok_is_numeric(uint32_t c) {
     if (c < 0x80) return c >= '0' && c <= '9';
     utf8proc_category_t k = utf8proc_category((utf8proc_int32_t)c);
     return k == UTF8PROC_CATEGORY_ND || k == UTF8PROC_CATEGORY_NL || k == UTF8PROC_CATEGORY_NO;
 }
 
-int vr_is_alnum(uint32_t c) {
+int vr_tok_is_alnum(uint32_t c) {
     if (c < 0x80) return (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z');
     utf8proc_category_t k = utf8proc_category((utf8proc_int32_t)c);
     return (k >= UTF8PROC_CATEGORY_LU && k <= UTF8PROC_CATEGORY_LO) || k == UTF8PROC_CATEGORY_ND ||
            k == UTF8PROC_CATEGORY_NL || k == UTF8PROC_CATEGORY_NO || k == UTF8PROC_CATEGORY_MC;
 }
 
-int vr_is_bert_punct(uint32_t c) {
+int vr_tok_is_bert_punct(uint32_t c) {
     if (c < 0x80)
         return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126);
     utf8proc_category_t k = utf8proc_category((utf8proc_int32_t)c);
     return k >= UTF8PROC_CATEGORY_PC && k <= UTF8PROC_CATEGORY_PO;
 }
 
-int vr_is_control(uint32_t c) {
+int vr_tok_is_control(uint32_t c) {
     if (c == '\t' || c == '\n' || c == '\r') return 0;
     utf8proc_category_t k = utf8proc_category((utf8proc_int32_t)c);
     return k == UTF8PROC_CATEGORY_CC || k == UTF8PROC_CATEGORY_CF || k == UTF8PROC_CATEGORY_CN ||
            k == UTF8PROC_CATEGORY_CO;
 }
 
-int vr_is_cjk(uint32_t c) {
+int vr_tok_is_cjk(uint32_t c) {
     return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x20000 && c <= 0x2A6DF) ||
            (c >= 0x2A700 && c <= 0x2B73F) || (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B820 && c <= 0x2CEAF) ||
            (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);

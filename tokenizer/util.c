@@ -6,7 +6,7 @@
 
 #include "internal.h"
 
-int vr_buf_put(vr_buf *b, const void *s, size_t n) {
+int vr_tok_buf_put(vr_buf *b, const void *s, size_t n) {
     if (n == 0) return 0;
     if (b->n + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 64;
@@ -22,15 +22,15 @@ int vr_buf_put(vr_buf *b, const void *s, size_t n) {
     return 0;
 }
 
-int vr_buf_putc(vr_buf *b, char c) { return vr_buf_put(b, &c, 1); }
+int vr_tok_buf_putc(vr_buf *b, char c) { return vr_tok_buf_put(b, &c, 1); }
 
-void vr_buf_free(vr_buf *b) {
+void vr_tok_buf_free(vr_buf *b) {
     free(b->p);
     b->p = NULL;
     b->n = b->cap = 0;
 }
 
-int vr_ids_push(vr_ids *v, int32_t id) {
+int vr_tok_ids_push(vr_ids *v, int32_t id) {
     if (v->n == v->cap) {
         size_t cap = v->cap ? v->cap * 2 : 32;
         int32_t *p = realloc(v->p, cap * sizeof *p);
@@ -42,9 +42,9 @@ int vr_ids_push(vr_ids *v, int32_t id) {
     return 0;
 }
 
-int vr_ids_append(vr_ids *v, const int32_t *ids, size_t n) {
+int vr_tok_ids_append(vr_ids *v, const int32_t *ids, size_t n) {
     for (size_t i = 0; i < n; i++)
-        if (vr_ids_push(v, ids[i])) return -1;
+        if (vr_tok_ids_push(v, ids[i])) return -1;
     return 0;
 }
 
@@ -54,7 +54,7 @@ struct vr_arena_block {
     char data[];
 };
 
-char *vr_arena_alloc(vr_arena *a, size_t n) {
+char *vr_tok_arena_alloc(vr_arena *a, size_t n) {
     n = (n + 15) & ~(size_t)15;
     if (!a->head || a->head->cap - a->head->used < n) {
         size_t cap = n > 65536 ? n : 65536;
@@ -70,7 +70,7 @@ char *vr_arena_alloc(vr_arena *a, size_t n) {
     return p;
 }
 
-void vr_arena_free(vr_arena *a) {
+void vr_tok_arena_free(vr_arena *a) {
     while (a->head) {
         vr_arena_block *n = a->head->next;
         free(a->head);
@@ -78,7 +78,7 @@ void vr_arena_free(vr_arena *a) {
     }
 }
 
-void vr_set_err(char *err, size_t errlen, const char *fmt, ...) {
+void vr_tok_set_err(char *err, size_t errlen, const char *fmt, ...) {
     if (!err || !errlen) return;
     va_list ap;
     va_start(ap, fmt);
@@ -87,7 +87,7 @@ void vr_set_err(char *err, size_t errlen, const char *fmt, ...) {
 }
 
 /* A fast non-cryptographic hash (8 bytes per step, multiply-xorshift mix). */
-uint64_t vr_hash_bytes(const void *p, size_t n) {
+uint64_t vr_tok_hash_bytes(const void *p, size_t n) {
     const unsigned char *s = p;
     uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0xC2B2AE3D27D4EB4Full);
     while (n >= 8) {
