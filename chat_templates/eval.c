@@ -180,6 +180,7 @@ static bool to_index(val v, int64_t *out) {
 static int do_slice(rstate *st, const node *at, val obj, val lo, val hi, val step, val *out) {
     int64_t len;
     bool ascii = true;
+    if (obj.t == V_LIST && (obj.flags & (VF_ITEMS | VF_KEYS | VF_VALUES))) return rerr(st, at, "TypeError: '%s' object is not subscriptable", val_type_name(obj));
     if (obj.t == V_LIST) len = (int64_t)obj.u.l->n;
     else if (obj.t == V_STR) {
         len = (int64_t)utf8_len(obj.u.s.p, obj.u.s.n);
@@ -342,6 +343,7 @@ int get_item(rstate *st, const node *at, val obj, val key, val *out) {
     }
     case V_LIST: {
         int64_t i;
+        if (obj.flags & (VF_ITEMS | VF_KEYS | VF_VALUES)) return rerr(st, at, "TypeError: '%s' object is not subscriptable", val_type_name(obj));
         if (to_index(key, &i)) {
             int64_t n = (int64_t)obj.u.l->n;
             if (i < 0) i += n;
@@ -513,7 +515,7 @@ static int binop(rstate *st, const node *at, int op, val a, val b, val *out) {
         *out = v_str(p, a.u.s.n + b.u.s.n);
         return 0;
     }
-    if (op == OP_ADD && a.t == V_LIST && b.t == V_LIST && (a.flags & VF_TUPLE) == (b.flags & VF_TUPLE)) {
+    if (op == OP_ADD && a.t == V_LIST && b.t == V_LIST && (a.flags & VF_SEQKIND) == (b.flags & VF_SEQKIND) && !(a.flags & (VF_ITEMS | VF_KEYS | VF_VALUES))) {
         vlist *l = list_new(st->a, a.u.l->n + b.u.l->n);
         if (!l) return rerr_oom(st, at);
         for (size_t i = 0; i < a.u.l->n; i++) l->v[l->n++] = a.u.l->v[i];
@@ -521,9 +523,9 @@ static int binop(rstate *st, const node *at, int op, val a, val b, val *out) {
         *out = v_list(l, a.flags & VF_TUPLE);
         return 0;
     }
-    if (op == OP_MUL && (a.t == V_STR || a.t == V_LIST) && (b.t == V_INT || b.t == V_BOOL))
+    if (op == OP_MUL && (a.t == V_STR || (a.t == V_LIST && !(a.flags & (VF_ITEMS | VF_KEYS | VF_VALUES)))) && (b.t == V_INT || b.t == V_BOOL))
         return repeat_seq(st, at, a, b.t == V_INT ? b.u.i : b.u.b, out);
-    if (op == OP_MUL && (b.t == V_STR || b.t == V_LIST) && (a.t == V_INT || a.t == V_BOOL))
+    if (op == OP_MUL && (b.t == V_STR || (b.t == V_LIST && !(b.flags & (VF_ITEMS | VF_KEYS | VF_VALUES)))) && (a.t == V_INT || a.t == V_BOOL))
         return repeat_seq(st, at, b, a.t == V_INT ? a.u.i : a.u.b, out);
     if (op == OP_MOD && a.t == V_STR) return str_percent_format(st, at, a, b, out);
     return rerr(st, at, "TypeError: unsupported operand type(s) for %s: '%s' and '%s'", opname(op), val_type_name(a), val_type_name(b));

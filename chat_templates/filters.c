@@ -46,7 +46,7 @@ static int attr_path(rstate *st, const node *at, val obj, val path, val *out) {
         val key = v_str(p + i, j - i);
         bool digits = j > i;
         int64_t iv = 0;
-        for (size_t k = i; k < j; k++) { if (p[k] < '0' || p[k] > '9') digits = false; else iv = iv * 10 + (p[k] - '0'); }
+        for (size_t k = i; k < j; k++) { if (p[k] < '0' || p[k] > '9') digits = false; else if (iv < 100000000000000000LL) iv = iv * 10 + (p[k] - '0'); }
         if (digits) key = v_int(iv);
         if (get_item(st, at, *out, key, out)) return -1;
         i = j + 1;

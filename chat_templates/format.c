@@ -148,6 +148,12 @@ static int format_one(rstate *st, const node *at, sbuf *b, val v, const spec *s)
     return 0;
 }
 
+static bool all_digits(const char *p, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (p[i] < '0' || p[i] > '9') return false;
+    return n > 0;
+}
+
 int str_format(rstate *st, const node *at, val fmt, val *args, int nargs,
                const char **kwn, const size_t *kwl, val *kwv, int nkw, val *out) {
     sbuf b;
@@ -177,10 +183,10 @@ int str_format(rstate *st, const node *at, val fmt, val *args, int nargs,
         if (name_end == 0) {
             if (auto_idx >= nargs) return rerr(st, at, "IndexError: Replacement index %d out of range for positional args tuple", auto_idx);
             v = args[auto_idx++];
-        } else if (field[0] >= '0' && field[0] <= '9') {
-            int idx = 0;
-            for (size_t k = 0; k < name_end; k++) idx = idx * 10 + (field[k] - '0');
-            if (idx >= nargs) return rerr(st, at, "IndexError: Replacement index %d out of range for positional args tuple", idx);
+        } else if (all_digits(field, name_end)) {
+            long idx = 0;
+            for (size_t k = 0; k < name_end && idx <= nargs; k++) idx = idx * 10 + (field[k] - '0');
+            if (idx >= nargs) return rerr(st, at, "IndexError: Replacement index %ld out of range for positional args tuple", idx);
             v = args[idx];
         } else {
             bool got = false;
@@ -201,7 +207,7 @@ int str_format(rstate *st, const node *at, val fmt, val *args, int nargs,
                 val key = v_str(field + s0, q - s0);
                 bool digits = q > s0;
                 int64_t iv = 0;
-                for (size_t k = s0; k < q; k++) { if (field[k] < '0' || field[k] > '9') digits = false; else iv = iv * 10 + (field[k] - '0'); }
+                for (size_t k = s0; k < q; k++) { if (field[k] < '0' || field[k] > '9') digits = false; else if (iv < 100000000000000000LL) iv = iv * 10 + (field[k] - '0'); }
                 if (digits) key = v_int(iv);
                 if (get_item(st, at, v, key, &v)) return -1;
                 if (q < fl) q++;
@@ -268,7 +274,7 @@ int str_percent_format(rstate *st, const node *at, val fmt, val args, val *out) 
             i++;
         }
         while (i < n && p[i] >= '0' && p[i] <= '9') { s.width = s.width * 10 + (p[i] - '0'); if (s.width > 100000) return rerr(st, at, "width too big"); i++; }
-        if (i < n && p[i] == '.') { i++; s.prec = 0; while (i < n && p[i] >= '0' && p[i] <= '9') { s.prec = s.prec * 10 + (p[i] - '0'); i++; } }
+        if (i < n && p[i] == '.') { i++; s.prec = 0; while (i < n && p[i] >= '0' && p[i] <= '9') { s.prec = s.prec * 10 + (p[i] - '0'); if (s.prec > 1000) return rerr(st, at, "precision too big"); i++; } }
         if (i >= n) return rerr(st, at, "ValueError: incomplete format");
         char t = p[i];
         if (t == 's' || t == 'r' || t == 'a') {

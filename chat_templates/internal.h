@@ -57,6 +57,11 @@ typedef struct vjoiner vjoiner;
 /* flags */
 #define VF_TUPLE 1   /* a V_LIST that is a Python tuple */
 #define VF_UNSAFE 2  /* a V_UNDEF standing for a refused sandbox attribute */
+/* a V_LIST that is a view returned by dict.items() / keys() / values() */
+#define VF_ITEMS 4
+#define VF_KEYS 8
+#define VF_VALUES 16
+#define VF_SEQKIND (VF_TUPLE | VF_ITEMS | VF_KEYS | VF_VALUES)
 
 /* what a V_UNDEF's u.s holds; the error message is only built on use */
 enum { UNDEF_MSG = 0, UNDEF_NAME, UNDEF_ATTR };

@@ -4,6 +4,7 @@
  * comment tag at the start of a line are dropped), `-` / `+` modifiers on
  * tags, newlines normalised to "\n" and one trailing newline of the source
  * dropped (keep_trailing_newline=False). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,8 +220,9 @@ static int lex_tag(lx *L, size_t *pos, bool block, bool *line_starting) {
             if (!t) return lfail(L, st, "out of memory%s", "");
             if (is_float) t->f = strtod(buf, NULL);
             else {
+                errno = 0;
                 t->i = strtoll(buf, NULL, 10);
-                if (i - st > 18 && t->i == INT64_MAX) return lfail(L, st, "integer literal too large%s", "");
+                if (errno == ERANGE) return lfail(L, st, "integer literal too large for 64 bits%s", "");
             }
             continue;
         }

@@ -378,6 +378,7 @@ int call_method(rstate *st, const node *at, val self, const char *name, size_t n
             }
             l->n = d->n;
             *out = v_list(l, false);
+            out->flags = IS("keys") ? VF_KEYS : IS("values") ? VF_VALUES : VF_ITEMS;
             return 0;
         }
         if (IS("copy")) {

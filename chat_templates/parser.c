@@ -668,7 +668,39 @@ static node *parse_tuple(ps *p, bool with_condexpr, bool explicit_parens, const 
 
 static bool parse_body(ps *p, const char *const *ends, nvec *body);
 
-/* assignment targets: a name, ns.attr, or a tuple of names */
+/* one element of an assignment target: a name or a parenthesised tuple of targets */
+static node *parse_target_item(ps *p) {
+    const token *nm = cur(p);
+    if (is_op(nm, OP_LPAREN)) {
+        if (!enter(p)) return NULL;
+        adv(p);
+        nvec items = {0};
+        for (;;) {
+            node *e = parse_target_item(p);
+            if (!e || !nv_push(p, &items, e)) return NULL;
+            if (!is_op(cur(p), OP_COMMA)) break;
+            adv(p);
+            if (is_op(cur(p), OP_RPAREN)) break;
+        }
+        if (!expect_op(p, OP_RPAREN, ")")) return NULL;
+        p->depth--;
+        node *tu = mk(p, N_TUPLE, nm);
+        if (!tu) return NULL;
+        tu->items = items.v;
+        tu->nitems = items.n;
+        return tu;
+    }
+    if (nm->type != T_NAME) return pfail(p, nm, "can't assign to %s", tok_desc(nm));
+    node *n = mk(p, N_NAME, nm);
+    if (!n) return NULL;
+    n->name = nm->p;
+    n->namelen = nm->n;
+    n->sym = intern(p, nm->p, nm->n);
+    adv(p);
+    return n;
+}
+
+/* assignment targets: a name, ns.attr, or a (possibly nested) tuple of names */
 static node *parse_assign_target(ps *p, bool with_namespace, const char *extra_end) {
     const token *t = cur(p);
     if (with_namespace && t->type == T_NAME && is_op(peek(p, 1), OP_DOT) && peek(p, 2)->type == T_NAME) {
@@ -681,25 +713,18 @@ static node *parse_assign_target(ps *p, bool with_namespace, const char *extra_e
         return n;
     }
     nvec names = {0};
-    bool paren = false;
-    if (is_op(t, OP_LPAREN)) { paren = true; adv(p); }
+    bool comma = false;
     for (;;) {
-        const token *nm = cur(p);
-        if (nm->type != T_NAME) return pfail(p, nm, "can't assign to %s", tok_desc(nm));
-        node *n = mk(p, N_NAME, nm);
-        if (!n) return NULL;
-        n->name = nm->p;
-        n->namelen = nm->n;
-        n->sym = intern(p, nm->p, nm->n);
-        if (!nv_push(p, &names, n)) return NULL;
-        adv(p);
+        node *n = parse_target_item(p);
+        if (!n || !nv_push(p, &names, n)) return NULL;
         if (!is_op(cur(p), OP_COMMA)) break;
         adv(p);
+        comma = true;
         if (extra_end && is_name(cur(p), extra_end)) break;
-        if (paren && is_op(cur(p), OP_RPAREN)) break;
+        if (is_op(cur(p), OP_ASSIGN)) break;
     }
-    if (paren && !expect_op(p, OP_RPAREN, ")")) return NULL;
-    if (names.n == 1 && !paren) return names.v[0];
+    /* a lone target without a comma (a name, or one parenthesised tuple) stands for itself */
+    if (names.n == 1 && !comma) return names.v[0];
     node *tu = mk(p, N_TUPLE, t);
     if (!tu) return NULL;
     tu->items = names.v;

@@ -168,10 +168,10 @@ val str_case(arena *a, val s, char mode) {
         case 's': r = py_isupper(c) ? py_lower(c) : py_upper(c); break;
         }
         first = false;
-        if (r == c) {
+        if (c == 0xdf && (mode == 'u' || mode == 's')) {
+            sbuf_put(&b, "SS", 2); /* the one full case mapping chat text commonly meets */
+        } else if (r == c) {
             sbuf_put(&b, s.u.s.p + i, adv);
-        } else if (c == 0xdf && mode == 'u') {
-            sbuf_put(&b, "SS", 2);
         } else {
             char tmp[4];
             sbuf_put(&b, tmp, utf8_encode(r, tmp));

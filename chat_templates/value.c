@@ -109,7 +109,7 @@ bool val_equal(val a, val b) {
     case V_UNDEF: case V_NONE: return true;
     case V_STR: return a.u.s.n == b.u.s.n && memcmp(a.u.s.p, b.u.s.p, a.u.s.n) == 0;
     case V_LIST:
-        if ((a.flags & VF_TUPLE) != (b.flags & VF_TUPLE) || a.u.l->n != b.u.l->n) return false;
+        if ((a.flags & VF_SEQKIND) != (b.flags & VF_SEQKIND) || a.u.l->n != b.u.l->n) return false;
         for (size_t i = 0; i < a.u.l->n; i++)
             if (!val_equal(a.u.l->v[i], b.u.l->v[i])) return false;
         return true;
@@ -177,7 +177,8 @@ const char *val_type_name(val v) {
     case V_INT: return "int";
     case V_FLOAT: return "float";
     case V_STR: return "str";
-    case V_LIST: return (v.flags & VF_TUPLE) ? "tuple" : "list";
+    case V_LIST:
+        return (v.flags & VF_TUPLE) ? "tuple" : (v.flags & VF_ITEMS) ? "dict_items" : (v.flags & VF_KEYS) ? "dict_keys" : (v.flags & VF_VALUES) ? "dict_values" : "list";
     case V_DICT: return "dict";
     case V_NS: return "Namespace";
     case V_LOOP: return "LoopContext";
@@ -279,13 +280,16 @@ static bool print_val(sbuf *b, val v, bool repr, int depth) {
     case V_STR: return repr ? repr_str(b, v.u.s.p, v.u.s.n) : sbuf_put(b, v.u.s.p, v.u.s.n);
     case V_LIST: {
         bool tuple = v.flags & VF_TUPLE;
+        bool view = v.flags & (VF_ITEMS | VF_KEYS | VF_VALUES);
+        if (view) { sbuf_puts(b, val_type_name(v)); sbuf_putc(b, '('); }
         sbuf_putc(b, tuple ? '(' : '[');
         for (size_t i = 0; i < v.u.l->n; i++) {
             if (i) sbuf_put(b, ", ", 2);
             print_val(b, v.u.l->v[i], true, depth + 1);
         }
         if (tuple && v.u.l->n == 1) sbuf_putc(b, ',');
-        return sbuf_putc(b, tuple ? ')' : ']');
+        sbuf_putc(b, tuple ? ')' : ']');
+        return view ? sbuf_putc(b, ')') : true;
     }
     case V_DICT: case V_NS: {
         if (v.t == V_NS) sbuf_puts(b, "<Namespace ");

@@ -96,6 +96,8 @@ static void test_errors(void) {
     expect_err("{{ x }}", "{\"x\": \"\\ud800\"}", NULL, "surrogate");
     /* found by the fuzzer: iterating a string with stray continuation bytes */
     expect_err("{{ '-'.join('\x85\x86\xdf\x8d\x9a\x9c\x8a\x8ds') }}", NULL, NULL, "not valid UTF-8");
+    /* found by the fuzzer: a format field that starts with a digit but is no index */
+    expect_err("{{ '{1|x}'.format('a', 'b') }}", NULL, NULL, "KeyError");
 }
 
 static void test_hostile(void) {
