@@ -1,0 +1,317 @@
+/* tests/bench/test_bench_serve.c — `vireo bench serve` end to end against
+ * the fake server: with known timings the reported TTFT / ITL / TPOT / E2E
+ * and throughputs come out right; every kind of misbehaviour is a counted
+ * failure with its reason; the result JSON has the documented fields; a
+ * sweep writes a well-formed SVG. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "benchmarks/serve/bench_serve.h"
+#include "benchmarks/serve/bjson.h"
+#include "tests/bench/fake_server.h"
+
+static int failures;
+#define CHECK(c)                                                              \
+    do {                                                                      \
+        if (!(c)) {                                                           \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
+            failures++;                                                       \
+        }                                                                     \
+    } while (0)
+#define NEAR(a, b, tol)                                                                              \
+    do {                                                                                             \
+        double _a = (a), _b = (b);                                                                   \
+        if (!(fabs(_a - _b) <= (tol))) {                                                             \
+            fprintf(stderr, "%s:%d: %s = %g, expected %g +- %g\n", __FILE__, __LINE__, #a, _a, _b, (double)(tol)); \
+            failures++;                                                                              \
+        }                                                                                            \
+    } while (0)
+
+static char tmpdir[64];
+
+/* Runs the harness with "--base-url http://127.0.0.1:PORT --no-progress" + the given flags. */
+static int run_harness(int port, const char *json_path, ...) {
+    char *argv[64];
+    int argc = 0;
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    argv[argc++] = "serve";
+    argv[argc++] = "--base-url";
+    argv[argc++] = url;
+    argv[argc++] = "--no-progress";
+    if (json_path) {
+        argv[argc++] = "--result-json";
+        argv[argc++] = (char *)json_path;
+    }
+    va_list ap;
+    va_start(ap, json_path);
+    const char *a;
+    while ((a = va_arg(ap, const char *)) && argc < 63) argv[argc++] = (char *)a;
+    va_end(ap);
+    argv[argc] = NULL;
+    return vr_bench_serve_main(argc, argv);
+}
+
+static vr_bj_doc *load_json(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    size_t len = 0, cap = 0, n;
+    char chunk[65536];
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (len + n > cap) {
+            cap = (len + n) * 2;
+            buf = realloc(buf, cap);
+        }
+        memcpy(buf + len, chunk, n);
+        len += n;
+    }
+    fclose(f);
+    char err[160];
+    vr_bj_doc *d = vr_bj_parse(buf, len, err, sizeof err);
+    if (!d) fprintf(stderr, "result JSON: %s\n", err);
+    free(buf);
+    return d;
+}
+
+static double num(const vr_bj *o, const char *k) {
+    double v = NAN;
+    if (vr_bj_num(vr_bj_get(o, k), &v)) fprintf(stderr, "missing number field '%s'\n", k);
+    return v;
+}
+
+/* Known timings: first token 60 ms after the request, then one every 15 ms,
+ * 12 tokens per request, 8 requests, at most 4 in flight (two waves). */
+static void test_timed(const char *endpoint) {
+    fake_server_opts o = {.mode = FAKE_TIMED, .ttft_ms = 60, .itl_ms = 15, .vocab = 0};
+    fake_server *s = fake_server_start(&o);
+    CHECK(s != NULL);
+    if (!s) return;
+    char json[128];
+    snprintf(json, sizeof json, "%s/timed.json", tmpdir);
+    int rc = run_harness(fake_server_port(s), json, "--endpoint", endpoint, "--num-prompts", "8",
+                         "--max-concurrency", "4", "--random-input-len", "20", "--random-output-len", "12",
+                         "--ignore-eos", "--goodput", "ttft:1000", "tpot:200", NULL);
+    CHECK(rc == 0);
+    CHECK(fake_server_requests(s) == 8);
+    fake_server_stop(s);
+    vr_bj_doc *d = load_json(json);
+    CHECK(d != NULL);
+    if (!d) return;
+    const vr_bj *root = vr_bj_root(d);
+    CHECK(!strcmp(vr_bj_str(vr_bj_get(root, "model_id")), "fake-model")); /* from GET /v1/models */
+    const vr_bj *run = vr_bj_at(vr_bj_get(root, "runs"), 0);
+    CHECK(run != NULL);
+    NEAR(num(run, "completed"), 8, 0);
+    NEAR(num(run, "failed"), 0, 0);
+    NEAR(num(run, "total_output_tokens"), 96, 0);
+    NEAR(num(run, "total_input_tokens"), 160, 0); /* the fake counts words; the word list makes 20 */
+    NEAR(num(run, "max_in_flight"), 4, 0);
+    /* E2E of one request = 60 + 11 * 15 = 225 ms; two waves back to back */
+    NEAR(num(run, "median_ttft_ms"), 60, 20);
+    NEAR(num(run, "median_itl_ms"), 15, 5);
+    NEAR(num(run, "mean_tpot_ms"), 15, 4);
+    NEAR(num(run, "median_e2el_ms"), 225, 40);
+    NEAR(num(run, "p99_ttft_ms"), 60, 60);
+    double dur = num(run, "duration");
+    NEAR(dur, 0.450, 0.15);
+    NEAR(num(run, "output_throughput"), 96 / dur, 1e-3 * 96 / dur);
+    NEAR(num(run, "request_throughput"), 8 / dur, 1e-3 * 8 / dur);
+    NEAR(num(run, "request_goodput"), 8 / dur, 1e-3 * 8 / dur);
+    /* every request's samples are there */
+    const vr_bj *reqs = vr_bj_get(run, "requests");
+    CHECK(reqs && reqs->n == 8);
+    for (const vr_bj *q = reqs ? reqs->child : NULL; q; q = q->next) {
+        CHECK(vr_bj_get(q, "ok")->num == 1);
+        CHECK(vr_bj_get(q, "itl_ms")->n == 11);
+        NEAR(num(q, "output_tokens"), 12, 0);
+        NEAR(num(q, "ttft_ms"), 60, 40);
+    }
+    static const char *const fields[] = {"duration", "request_throughput", "input_throughput",
+        "output_throughput", "total_token_throughput", "mean_ttft_ms", "median_ttft_ms", "p90_ttft_ms",
+        "p99_ttft_ms", "mean_tpot_ms", "median_tpot_ms", "p90_tpot_ms", "p99_tpot_ms", "mean_itl_ms",
+        "median_itl_ms", "p90_itl_ms", "p99_itl_ms", "mean_e2el_ms", "median_e2el_ms", "p90_e2el_ms",
+        "p99_e2el_ms", "std_ttft_ms", "total_input_tokens", "total_output_tokens"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) CHECK(!isnan(num(run, fields[i])));
+    vr_bj_free(d);
+}
+
+/* Several tokens per chunk: one ITL sample per chunk, TPOT from usage. */
+static void test_multi_token_chunks(void) {
+    fake_server_opts o = {.mode = FAKE_TIMED, .ttft_ms = 30, .itl_ms = 20, .tokens_per_chunk = 4};
+    fake_server *s = fake_server_start(&o);
+    if (!s) { CHECK(0); return; }
+    char json[128];
+    snprintf(json, sizeof json, "%s/multi.json", tmpdir);
+    CHECK(run_harness(fake_server_port(s), json, "--num-prompts", "3", "--random-input-len", "5",
+                      "--random-output-len", "16", NULL) == 0);
+    fake_server_stop(s);
+    vr_bj_doc *d = load_json(json);
+    if (!d) { CHECK(0); return; }
+    const vr_bj *run = vr_bj_at(vr_bj_get(vr_bj_root(d), "runs"), 0);
+    const vr_bj *q = vr_bj_at(vr_bj_get(run, "requests"), 0);
+    CHECK(vr_bj_get(q, "itl_ms")->n == 3); /* 4 chunks -> 3 gaps */
+    NEAR(num(q, "output_tokens"), 16, 0);
+    NEAR(num(run, "median_itl_ms"), 20, 6);
+    NEAR(num(run, "mean_tpot_ms"), 60.0 / 15.0, 2); /* (e2e - ttft) / 15 = 60 / 15 */
+    vr_bj_free(d);
+}
+
+/* One misbehaviour: every request fails with a reason containing `why`. */
+static void test_failure(fake_mode mode, const char *why, const char *extra_flag, const char *extra_val) {
+    fake_server_opts o = {.mode = mode, .ttft_ms = 0, .itl_ms = 0};
+    fake_server *s = fake_server_start(&o);
+    if (!s) { CHECK(0); return; }
+    char json[128];
+    snprintf(json, sizeof json, "%s/fail.json", tmpdir);
+    unlink(json);
+    int rc = run_harness(fake_server_port(s), json, "--num-prompts", "4", "--max-concurrency", "2",
+                         "--random-input-len", "8", "--random-output-len", "6", extra_flag, extra_val, NULL);
+    fake_server_stop(s);
+    CHECK(rc == 1); /* nothing succeeded: the harness says so */
+    vr_bj_doc *d = load_json(json);
+    if (!d) { CHECK(!"result JSON written even when every request failed"); return; }
+    const vr_bj *run = vr_bj_at(vr_bj_get(vr_bj_root(d), "runs"), 0);
+    NEAR(num(run, "failed"), 4, 0);
+    NEAR(num(run, "completed"), 0, 0);
+    const char *e = vr_bj_str(vr_bj_get(vr_bj_at(vr_bj_get(run, "requests"), 0), "error"));
+    CHECK(e && strstr(e, why));
+    if (e && !strstr(e, why)) fprintf(stderr, "  mode %d: error '%s', expected '%s'\n", (int)mode, e, why);
+    vr_bj_free(d);
+}
+
+static void test_connection_refused(void) {
+    /* find a port nobody listens on: start and stop a server */
+    fake_server_opts o = {.mode = FAKE_TIMED};
+    fake_server *s = fake_server_start(&o);
+    if (!s) { CHECK(0); return; }
+    int port = fake_server_port(s);
+    fake_server_stop(s);
+    CHECK(run_harness(port, NULL, "--model", "m", "--num-prompts", "3", "--random-input-len", "4",
+                      "--random-output-len", "4", NULL) == 1);
+    CHECK(run_harness(port, NULL, "--num-prompts", "3", NULL) == 1); /* /v1/models unreachable */
+}
+
+/* The vocabulary path and connection churn: the server's /tokenize makes
+ * exact prompt lengths; every 3rd answer closes its connection. */
+static void test_vocab_and_reconnect(void) {
+    fake_server_opts o = {.mode = FAKE_TIMED, .vocab = 1, .close_every = 3};
+    fake_server *s = fake_server_start(&o);
+    if (!s) { CHECK(0); return; }
+    char json[128];
+    snprintf(json, sizeof json, "%s/vocab.json", tmpdir);
+    CHECK(run_harness(fake_server_port(s), json, "--num-prompts", "12", "--max-concurrency", "3",
+                      "--random-input-len", "33", "--random-output-len", "5", "--endpoint", "/v1/chat/completions",
+                      "--warmup", "2", NULL) == 0);
+    fake_server_stop(s);
+    vr_bj_doc *d = load_json(json);
+    if (!d) { CHECK(0); return; }
+    const vr_bj *run = vr_bj_at(vr_bj_get(vr_bj_root(d), "runs"), 0);
+    NEAR(num(run, "completed"), 12, 0);
+    NEAR(num(run, "total_input_tokens"), 12 * 33, 0);
+    vr_bj_free(d);
+}
+
+/* A minimal XML well-formedness check: tags nest, attributes are quoted. */
+static int xml_well_formed(const char *x) {
+    char stack[64][32];
+    int depth = 0, roots = 0;
+    const char *p = x;
+    if (!strncmp(p, "<?xml", 5)) {
+        p = strstr(p, "?>");
+        if (!p) return 0;
+        p += 2;
+    }
+    while ((p = strchr(p, '<'))) {
+        if (p[1] == '/') {
+            const char *e = strchr(p, '>');
+            if (!e || depth == 0) return 0;
+            size_t l = (size_t)(e - p - 2);
+            if (strlen(stack[depth - 1]) != l || strncmp(stack[depth - 1], p + 2, l)) return 0;
+            depth--;
+            p = e + 1;
+            continue;
+        }
+        const char *q = p + 1;
+        size_t nl = strcspn(q, " />");
+        if (nl == 0 || nl >= 32) return 0;
+        const char *e = q + nl;
+        int inq = 0;
+        while (*e && (inq || *e != '>')) {
+            if (*e == '"') inq = !inq;
+            if (!inq && *e == '<') return 0;
+            e++;
+        }
+        if (!*e) return 0;
+        if (depth == 0) roots++;
+        if (e[-1] != '/') {
+            if (depth == 64) return 0;
+            memcpy(stack[depth], q, nl);
+            stack[depth++][nl] = 0;
+        }
+        p = e + 1;
+    }
+    return depth == 0 && roots == 1;
+}
+
+static void test_sweep_svg(void) {
+    fake_server_opts o = {.mode = FAKE_TIMED, .ttft_ms = 5, .itl_ms = 2};
+    fake_server *s = fake_server_start(&o);
+    if (!s) { CHECK(0); return; }
+    char json[128], svg[128];
+    snprintf(json, sizeof json, "%s/sweep.json", tmpdir);
+    snprintf(svg, sizeof svg, "%s/sweep.svg", tmpdir);
+    CHECK(run_harness(fake_server_port(s), json, "--num-prompts", "6", "--sweep-concurrency", "1,2,3",
+                      "--random-input-len", "4", "--random-output-len", "6", "--plot", svg, NULL) == 0);
+    fake_server_stop(s);
+    vr_bj_doc *d = load_json(json);
+    CHECK(d && vr_bj_get(vr_bj_root(d), "runs")->n == 3);
+    CHECK(d && num(vr_bj_at(vr_bj_get(vr_bj_root(d), "runs"), 2), "max_concurrency") == 3);
+    vr_bj_free(d);
+    FILE *f = fopen(svg, "rb");
+    CHECK(f != NULL);
+    if (!f) return;
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    CHECK(xml_well_formed(buf));
+    CHECK(strstr(buf, "<svg") && strstr(buf, "Output token throughput (tok/s)") && strstr(buf, "TPOT (ms)"));
+    CHECK(strstr(buf, "c=1") && strstr(buf, "c=2") && strstr(buf, "c=3"));
+    CHECK(strstr(buf, "<polyline") != NULL);
+    CHECK(!xml_well_formed("<svg><g></svg>")); /* the checker itself can fail */
+}
+
+int main(void) {
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/vireo_bench_test_XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_timed("/v1/completions");
+    test_timed("/v1/chat/completions");
+    test_multi_token_chunks();
+    test_failure(FAKE_STATUS_400, "HTTP 400: prompt is too long", NULL, NULL);
+    test_failure(FAKE_CLOSE_MID, "truncated", NULL, NULL);
+    test_failure(FAKE_GARBAGE_SSE, "malformed JSON", NULL, NULL);
+    test_failure(FAKE_BAD_HTTP, "bad HTTP response", NULL, NULL);
+    test_failure(FAKE_NO_DONE, "[DONE]", NULL, NULL);
+    test_failure(FAKE_ERROR_EVENT, "engine died", NULL, NULL);
+    test_failure(FAKE_STALL, "timeout", "--timeout", "0.3");
+    test_connection_refused();
+    test_vocab_and_reconnect();
+    test_sweep_svg();
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    if (system(cmd)) {}
+    if (failures) {
+        fprintf(stderr, "%d check(s) failed\n", failures);
+        return 1;
+    }
+    printf("bench serve: all checks passed\n");
+    return 0;
+}
