@@ -35,6 +35,7 @@ void vr_tok_arena_free(vr_arena *a);
 
 void vr_tok_set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 uint64_t vr_tok_hash_bytes(const void *p, size_t n);
+void *vr_tok_big_alloc(size_t n); /* free() it */
 
 /* ---- UTF-8 and character classes (utf8.c) ---- */
 /* Length of the valid UTF-8 prefix of s[0..n) (== n when all valid). */
@@ -70,7 +71,14 @@ typedef struct {
 int vr_tok_strmap_init(vr_strmap *m, size_t expected, const char *arena);
 /* Adds the record at byte offset `off` of the arena: 0 added, 1 key already present, -1 out of memory. */
 int vr_tok_strmap_put(vr_strmap *m, size_t off);
+int vr_tok_strmap_put_h(vr_strmap *m, size_t off, uint32_t h); /* h: vr_tok_strmap_hash of the key */
 int32_t vr_tok_strmap_get(const vr_strmap *m, const char *key, size_t len); /* -1 if absent */
+/* Split lookups for loading many keys at once: hash, prefetch the slot,
+ * then prefetch the candidate key, then look up (memory-level parallelism). */
+uint32_t vr_tok_strmap_hash(const char *key, size_t len);
+void vr_tok_strmap_prefetch(const vr_strmap *m, uint32_t h);
+void vr_tok_strmap_prefetch_key(const vr_strmap *m, uint32_t h);
+int32_t vr_tok_strmap_get_h(const vr_strmap *m, uint32_t h, const char *key, size_t len);
 void vr_tok_strmap_free(vr_strmap *m);
 
 typedef struct { uint64_t key; int32_t rank, id; } vr_pairslot;
@@ -78,6 +86,7 @@ typedef struct { vr_pairslot *slots; size_t mask, count; } vr_pairmap;
 int vr_tok_pairmap_init(vr_pairmap *m, size_t expected);
 int vr_tok_pairmap_put(vr_pairmap *m, int32_t a, int32_t b, int32_t rank, int32_t id); /* 1 if existed (overwritten) */
 const vr_pairslot *vr_tok_pairmap_get(const vr_pairmap *m, int32_t a, int32_t b);
+void vr_tok_pairmap_prefetch(const vr_pairmap *m, int32_t a, int32_t b);
 void vr_tok_pairmap_free(vr_pairmap *m);
 
 /* ---- regex (regex.c) ---- */
@@ -231,7 +240,8 @@ struct vr_tokenizer {
     char **tpl_names, **tpl_vals; size_t n_tpl;      /* chat templates */
 };
 
-int vr_tok_load_tokenizer_json(vr_tokenizer *t, const char *json, size_t len, char *err, size_t errlen);
+/* padded: json has vr_tokjson_padding() readable bytes after len (no copy needed). */
+int vr_tok_load_tokenizer_json(vr_tokenizer *t, const char *json, size_t len, int padded, char *err, size_t errlen);
 int vr_tok_load_config_json(vr_tokenizer *t, const char *json, size_t len, char *err, size_t errlen);
 
 #endif

@@ -498,92 +498,152 @@ static int parse_vocab(ctx *c, vr_jv vocab, vr_tok_model *m) {
         vr_tok_set_err(c->err, c->errlen, "out of memory loading the vocab");
         return -1;
     }
-    size_t off = 0;
-    for (vr_jit_begin(vocab, &it); vr_jit_next(&it, &k, &kn, &v);) {
-        int64_t id;
-        vr_jv_int(v, &id);
-        if (m->tok[id]) {
-            vr_tok_set_err(c->err, c->errlen, "model vocab: id %lld is used by two tokens", (long long)id);
-            return -1;
+    /* Records are written in order; hash-table inserts go in batches whose
+     * slots are prefetched first (see parse_merges). */
+    size_t off = 0, pend_off[64], np = 0;
+    uint32_t pend_h[64];
+    int more = 1;
+    vr_jit_begin(vocab, &it);
+    while (more) {
+        np = 0;
+        while (np < 64 && (more = vr_jit_next(&it, &k, &kn, &v))) {
+            int64_t id;
+            vr_jv_int(v, &id);
+            if (m->tok[id]) {
+                vr_tok_set_err(c->err, c->errlen, "model vocab: id %lld is used by two tokens", (long long)id);
+                return -1;
+            }
+            vr_strrec *r = (vr_strrec *)(void *)(m->arena + off);
+            r->len = (uint32_t)kn;
+            r->val = (int32_t)id;
+            memcpy(r->bytes, k, kn);
+            r->bytes[kn] = 0;
+            m->tok[id] = r->bytes;
+            m->tok_len[id] = (uint32_t)kn;
+            pend_off[np] = off;
+            pend_h[np] = vr_tok_strmap_hash(k, kn);
+            vr_tok_strmap_prefetch(&m->vocab, pend_h[np]);
+            np++;
+            off += (sizeof(vr_strrec) + kn + 1 + 7) & ~(size_t)7;
         }
-        vr_strrec *r = (vr_strrec *)(void *)(m->arena + off);
-        r->len = (uint32_t)kn;
-        r->val = (int32_t)id;
-        memcpy(r->bytes, k, kn);
-        r->bytes[kn] = 0;
-        m->tok[id] = r->bytes;
-        m->tok_len[id] = (uint32_t)kn;
-        int rc = vr_tok_strmap_put(&m->vocab, off);
-        if (rc) {
-            vr_tok_set_err(c->err, c->errlen, rc > 0 ? "model vocab: duplicate token" : "out of memory");
-            return -1;
+        for (size_t i = 0; i < np; i++) {
+            int rc = vr_tok_strmap_put_h(&m->vocab, pend_off[i], pend_h[i]);
+            if (rc) {
+                vr_tok_set_err(c->err, c->errlen, rc > 0 ? "model vocab: duplicate token" : "out of memory");
+                return -1;
+            }
         }
-        off += (sizeof(vr_strrec) + kn + 1 + 7) & ~(size_t)7;
     }
     return 0;
 }
 
-static int lookup_tok(ctx *c, const vr_tok_model *m, const char *s, size_t n, size_t rank, int32_t *id) {
-    *id = vr_tok_strmap_get(&m->vocab, s, n);
-    if (*id < 0) {
-        vr_tok_set_err(c->err, c->errlen, "model merges[%zu]: token \"%.*s\" is not in the vocab", rank,
+static int report_missing(ctx *c, const char *s, size_t n, size_t rank) {
+    vr_tok_set_err(c->err, c->errlen, "model merges[%zu]: token \"%.*s\" is not in the vocab", rank,
                    (int)(n > 60 ? 60 : n), s);
-        return -1;
-    }
-    return 0;
+    return -1;
 }
 
+/* One merge "a b": its parts, the joined token, and their hashes. */
+typedef struct {
+    const char *s[3];
+    size_t n[3];
+    uint32_t h[3];
+    int32_t id[3];
+} merge_rec;
+
+#define MERGE_BATCH 64
+
+/* Splits merges[rank] into its two parts. */
+static int merge_parts(ctx *c, vr_jv v, size_t rank, merge_rec *r) {
+    if (vr_jv_type(v) == VR_J_STRING) {
+        const char *s;
+        size_t n;
+        vr_jv_str(v, &s, &n);
+        const char *sp = memchr(s, ' ', n);
+        if (!sp || memchr(sp + 1, ' ', n - (size_t)(sp - s) - 1)) {
+            vr_tok_set_err(c->err, c->errlen, "model merges[%zu]: expected \"left right\" with one space", rank);
+            return -1;
+        }
+        r->s[0] = s;
+        r->n[0] = (size_t)(sp - s);
+        r->s[1] = sp + 1;
+        r->n[1] = n - r->n[0] - 1;
+        return 0;
+    }
+    if (vr_jv_type(v) == VR_J_ARRAY && vr_jv_size(v) == 2) {
+        vr_jit i2;
+        vr_jv x, y;
+        vr_jit_begin(v, &i2);
+        vr_jit_next(&i2, NULL, NULL, &x);
+        vr_jit_next(&i2, NULL, NULL, &y);
+        if (vr_jv_str(x, &r->s[0], &r->n[0]) || vr_jv_str(y, &r->s[1], &r->n[1])) {
+            vr_tok_set_err(c->err, c->errlen, "model merges[%zu]: expected two strings", rank);
+            return -1;
+        }
+        return 0;
+    }
+    vr_tok_set_err(c->err, c->errlen, "model merges[%zu]: expected \"a b\" or [\"a\", \"b\"]", rank);
+    return -1;
+}
+
+/* Merges are resolved in batches: every lookup of a batch is hashed and its
+ * hash slot prefetched before any is probed, so the cache misses of a big
+ * vocab (three per merge) overlap instead of queuing. */
 static int parse_merges(ctx *c, vr_jv merges, vr_tok_model *m) {
     if (vr_jv_type(merges) != VR_J_ARRAY) {
         vr_tok_set_err(c->err, c->errlen, "model: \"merges\" must be an array");
         return -1;
     }
     if (vr_tok_pairmap_init(&m->merges, vr_jv_size(merges))) return -1;
-    vr_buf joined = {0};
+    merge_rec batch[MERGE_BATCH];
+    vr_buf joined = {0}; /* the batch's joined tokens, back to back */
+    size_t joff[MERGE_BATCH];
     vr_jit it;
     vr_jv v;
-    size_t rank = 0;
-    int rc = -1;
-    for (vr_jit_begin(merges, &it); vr_jit_next(&it, NULL, NULL, &v); rank++) {
-        const char *a, *b;
-        size_t an, bn;
-        if (vr_jv_type(v) == VR_J_STRING) {
-            const char *s;
-            size_t n;
-            vr_jv_str(v, &s, &n);
-            const char *sp = memchr(s, ' ', n);
-            if (!sp || memchr(sp + 1, ' ', n - (size_t)(sp - s) - 1)) {
-                vr_tok_set_err(c->err, c->errlen, "model merges[%zu]: expected \"left right\" with one space", rank);
-                goto done;
-            }
-            a = s;
-            an = (size_t)(sp - s);
-            b = sp + 1;
-            bn = n - an - 1;
-        } else if (vr_jv_type(v) == VR_J_ARRAY && vr_jv_size(v) == 2) {
-            vr_jit i2;
-            vr_jv x, y;
-            vr_jit_begin(v, &i2);
-            vr_jit_next(&i2, NULL, NULL, &x);
-            vr_jit_next(&i2, NULL, NULL, &y);
-            if (vr_jv_str(x, &a, &an) || vr_jv_str(y, &b, &bn)) {
-                vr_tok_set_err(c->err, c->errlen, "model merges[%zu]: expected two strings", rank);
-                goto done;
-            }
-        } else {
-            vr_tok_set_err(c->err, c->errlen, "model merges[%zu]: expected \"a b\" or [\"a\", \"b\"]", rank);
-            goto done;
-        }
-        int32_t ia, ib, inew;
-        if (lookup_tok(c, m, a, an, rank, &ia) || lookup_tok(c, m, b, bn, rank, &ib)) goto done;
+    size_t rank = 0, nb = 0;
+    int more = 1, rc = -1;
+    vr_jit_begin(merges, &it);
+    while (more) {
+        nb = 0;
         joined.n = 0;
-        if (m->prefix_len && bn >= m->prefix_len && !memcmp(b, m->prefix, m->prefix_len)) {
-            b += m->prefix_len;
-            bn -= m->prefix_len;
+        while (nb < MERGE_BATCH && (more = vr_jit_next(&it, NULL, NULL, &v))) {
+            merge_rec *r = &batch[nb];
+            if (merge_parts(c, v, rank + nb, r)) goto done;
+            const char *b = r->s[1];
+            size_t bn = r->n[1];
+            if (m->prefix_len && bn >= m->prefix_len && !memcmp(b, m->prefix, m->prefix_len)) {
+                b += m->prefix_len;
+                bn -= m->prefix_len;
+            }
+            joff[nb] = joined.n;
+            if (vr_tok_buf_put(&joined, r->s[0], r->n[0]) || vr_tok_buf_put(&joined, b, bn)) goto done;
+            r->n[2] = r->n[0] + bn;
+            for (int k = 0; k < 3; k++) {
+                if (k < 2) r->h[k] = vr_tok_strmap_hash(r->s[k], r->n[k]);
+                else r->h[k] = vr_tok_strmap_hash(joined.p + joff[nb], r->n[2]);
+                vr_tok_strmap_prefetch(&m->vocab, r->h[k]);
+            }
+            nb++;
         }
-        if (vr_tok_buf_put(&joined, a, an) || vr_tok_buf_put(&joined, b, bn)) goto done;
-        if (lookup_tok(c, m, joined.p ? joined.p : "", joined.n, rank, &inew)) goto done;
-        if (vr_tok_pairmap_put(&m->merges, ia, ib, (int32_t)rank, inew) < 0) goto done;
+        for (size_t i = 0; i < nb; i++) {
+            batch[i].s[2] = joined.p ? joined.p + joff[i] : "";
+            for (int k = 0; k < 3; k++) vr_tok_strmap_prefetch_key(&m->vocab, batch[i].h[k]);
+        }
+        for (size_t i = 0; i < nb; i++) {
+            merge_rec *r = &batch[i];
+            for (int k = 0; k < 3; k++) {
+                r->id[k] = vr_tok_strmap_get_h(&m->vocab, r->h[k], r->s[k], r->n[k]);
+                if (r->id[k] < 0) {
+                    report_missing(c, r->s[k], r->n[k], rank + i);
+                    goto done;
+                }
+            }
+            vr_tok_pairmap_prefetch(&m->merges, r->id[0], r->id[1]);
+        }
+        for (size_t i = 0; i < nb; i++)
+            if (vr_tok_pairmap_put(&m->merges, batch[i].id[0], batch[i].id[1], (int32_t)(rank + i), batch[i].id[2]) < 0)
+                goto done;
+        rank += nb;
     }
     rc = 0;
 done:
@@ -711,17 +771,20 @@ static int parse_added(ctx *c, vr_jv arr, vr_tokenizer *t) {
     return 0;
 }
 
-int vr_tok_load_tokenizer_json(vr_tokenizer *t, const char *json, size_t len, char *err, size_t errlen) {
+int vr_tok_load_tokenizer_json(vr_tokenizer *t, const char *json, size_t len, int padded, char *err, size_t errlen) {
     ctx c = {err, errlen};
     size_t pad = vr_tokjson_padding();
-    char *buf = malloc(len + pad);
-    if (!buf) {
-        vr_tok_set_err(err, errlen, "out of memory");
-        return -1;
+    char *buf = NULL;
+    if (!padded) {
+        buf = malloc(len + pad);
+        if (!buf) {
+            vr_tok_set_err(err, errlen, "out of memory");
+            return -1;
+        }
+        memcpy(buf, json, len);
+        memset(buf + len, 0, pad);
     }
-    memcpy(buf, json, len);
-    memset(buf + len, 0, pad);
-    vr_tokjson_doc *doc = vr_tokjson_parse(buf, len, err, errlen);
+    vr_tokjson_doc *doc = vr_tokjson_parse(buf ? buf : json, len, err, errlen);
     int rc = -1;
     if (!doc) goto done;
     vr_jv root = vr_tokjson_root(doc), v;

@@ -16,7 +16,7 @@ static size_t table_size(size_t expected) {
 
 int vr_tok_strmap_init(vr_strmap *m, size_t expected, const char *arena) {
     size_t n = table_size(expected);
-    m->slots = malloc(n * sizeof *m->slots);
+    m->slots = vr_tok_big_alloc(n * sizeof *m->slots);
     if (!m->slots) return -1;
     memset(m->slots, 0xff, n * sizeof *m->slots);
     m->mask = n - 1;
@@ -31,7 +31,7 @@ static const vr_strrec *rec_at(const vr_strmap *m, uint32_t off) {
 
 static int strmap_grow(vr_strmap *m) {
     size_t n = (m->mask + 1) * 2;
-    vr_strslot *s = malloc(n * sizeof *s);
+    vr_strslot *s = vr_tok_big_alloc(n * sizeof *s);
     if (!s) return -1;
     memset(s, 0xff, n * sizeof *s);
     for (size_t i = 0; i <= m->mask; i++) {
@@ -47,10 +47,14 @@ static int strmap_grow(vr_strmap *m) {
 }
 
 int vr_tok_strmap_put(vr_strmap *m, size_t off) {
+    const vr_strrec *r = (const vr_strrec *)(const void *)(m->arena + off);
+    return vr_tok_strmap_put_h(m, off, (uint32_t)vr_tok_hash_bytes(r->bytes, r->len));
+}
+
+int vr_tok_strmap_put_h(vr_strmap *m, size_t off, uint32_t h) {
     if (off % 8 || off / 8 >= EMPTY_OFF) return -1;
     if ((m->count + 1) * 2 > m->mask + 1 && strmap_grow(m)) return -1;
     const vr_strrec *r = rec_at(m, (uint32_t)(off / 8));
-    uint32_t h = (uint32_t)vr_tok_hash_bytes(r->bytes, r->len);
     size_t i = h & m->mask;
     while (m->slots[i].off != EMPTY_OFF) {
         const vr_strrec *o = rec_at(m, m->slots[i].off);
@@ -62,9 +66,24 @@ int vr_tok_strmap_put(vr_strmap *m, size_t off) {
     return 0;
 }
 
+uint32_t vr_tok_strmap_hash(const char *key, size_t len) { return (uint32_t)vr_tok_hash_bytes(key, len); }
+
+void vr_tok_strmap_prefetch(const vr_strmap *m, uint32_t h) { __builtin_prefetch(&m->slots[h & m->mask]); }
+
+void vr_tok_strmap_prefetch_key(const vr_strmap *m, uint32_t h) {
+    for (size_t i = h & m->mask; m->slots[i].off != EMPTY_OFF; i = (i + 1) & m->mask)
+        if (m->slots[i].hash == h) {
+            __builtin_prefetch(rec_at(m, m->slots[i].off));
+            return;
+        }
+}
+
 int32_t vr_tok_strmap_get(const vr_strmap *m, const char *key, size_t len) {
+    return vr_tok_strmap_get_h(m, (uint32_t)vr_tok_hash_bytes(key, len), key, len);
+}
+
+int32_t vr_tok_strmap_get_h(const vr_strmap *m, uint32_t h, const char *key, size_t len) {
     if (!m->slots) return -1;
-    uint32_t h = (uint32_t)vr_tok_hash_bytes(key, len);
     size_t i = h & m->mask;
     while (m->slots[i].off != EMPTY_OFF) {
         if (m->slots[i].hash == h) {
@@ -92,8 +111,9 @@ static size_t pair_hash(uint64_t k) {
 
 int vr_tok_pairmap_init(vr_pairmap *m, size_t expected) {
     size_t n = table_size(expected);
-    m->slots = calloc(n, sizeof *m->slots);
+    m->slots = vr_tok_big_alloc(n * sizeof *m->slots);
     if (!m->slots) return -1;
+    memset(m->slots, 0, n * sizeof *m->slots);
     m->mask = n - 1;
     m->count = 0;
     return 0;
@@ -102,8 +122,9 @@ int vr_tok_pairmap_init(vr_pairmap *m, size_t expected) {
 int vr_tok_pairmap_put(vr_pairmap *m, int32_t a, int32_t b, int32_t rank, int32_t id) {
     if ((m->count + 1) * 2 > m->mask + 1) {
         size_t n = (m->mask + 1) * 2;
-        vr_pairslot *s = calloc(n, sizeof *s);
+        vr_pairslot *s = vr_tok_big_alloc(n * sizeof *s);
         if (!s) return -1;
+        memset(s, 0, n * sizeof *s);
         for (size_t i = 0; i <= m->mask; i++) {
             if (!m->slots[i].key) continue;
             size_t j = pair_hash(m->slots[i].key) & (n - 1);
@@ -127,6 +148,10 @@ int vr_tok_pairmap_put(vr_pairmap *m, int32_t a, int32_t b, int32_t rank, int32_
     m->slots[i] = (vr_pairslot){k, rank, id};
     m->count++;
     return 0;
+}
+
+void vr_tok_pairmap_prefetch(const vr_pairmap *m, int32_t a, int32_t b) {
+    __builtin_prefetch(&m->slots[pair_hash(pair_key(a, b)) & m->mask]);
 }
 
 const vr_pairslot *vr_tok_pairmap_get(const vr_pairmap *m, int32_t a, int32_t b) {

@@ -7,30 +7,34 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "json.h"
 
+/* Reads a whole file into a buffer with JSON-parser padding after it (so
+ * the parser can read it in place, without a copy). */
 static int read_file(const char *path, char **out, size_t *len, char *err, size_t errlen) {
     FILE *f = fopen(path, "rb");
     if (!f) {
         vr_tok_set_err(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    char *p = NULL;
-    size_t n = 0, cap = 0;
+    struct stat st;
+    size_t pad = vr_tokjson_padding(), cap = 0, n = 0;
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) cap = (size_t)st.st_size + 1;
+    if (cap < 4096) cap = 4096;
+    char *p = malloc(cap + pad);
     for (;;) {
-        if (cap - n < 65536) {
-            cap = cap ? cap * 2 : 1 << 20;
-            char *q = realloc(p, cap);
-            if (!q) {
-                free(p);
-                fclose(f);
-                vr_tok_set_err(err, errlen, "%s: out of memory", path);
-                return -1;
-            }
-            p = q;
+        if (!p) {
+            fclose(f);
+            vr_tok_set_err(err, errlen, "%s: out of memory", path);
+            return -1;
         }
         size_t r = fread(p + n, 1, cap - n, f);
         n += r;
-        if (r == 0) break;
+        if (n < cap) break;
+        char *q = realloc(p, cap * 2 + pad); /* the file grew (or is not a regular file) */
+        if (!q) free(p);
+        p = q;
+        cap *= 2;
     }
     int bad = ferror(f);
     fclose(f);
@@ -39,6 +43,7 @@ static int read_file(const char *path, char **out, size_t *len, char *err, size_
         vr_tok_set_err(err, errlen, "%s: read error", path);
         return -1;
     }
+    memset(p + n, 0, pad);
     *out = p;
     *len = n;
     return 0;
@@ -116,8 +121,9 @@ oom:
     return -1;
 }
 
-int vr_tokenizer_load_json(const char *json, size_t len, const char *config_json, size_t config_len,
-                           vr_tokenizer **out, char *err, size_t errlen) {
+/* padded: json has vr_tokjson_padding() readable bytes after len. */
+static int load_json(const char *json, size_t len, int padded, const char *config_json, size_t config_len,
+                     vr_tokenizer **out, char *err, size_t errlen) {
     if (err && errlen) err[0] = 0;
     if (!out || !json) {
         vr_tok_set_err(err, errlen, "load: invalid arguments");
@@ -129,13 +135,18 @@ int vr_tokenizer_load_json(const char *json, size_t len, const char *config_json
         vr_tok_set_err(err, errlen, "out of memory");
         return -1;
     }
-    if (vr_tok_load_tokenizer_json(t, json, len, err, errlen) ||
+    if (vr_tok_load_tokenizer_json(t, json, len, padded, err, errlen) ||
         (config_json && vr_tok_load_config_json(t, config_json, config_len, err, errlen)) || finish_load(t, err, errlen)) {
         vr_tokenizer_free(t);
         return -1;
     }
     *out = t;
     return 0;
+}
+
+int vr_tokenizer_load_json(const char *json, size_t len, const char *config_json, size_t config_len,
+                           vr_tokenizer **out, char *err, size_t errlen) {
+    return load_json(json, len, 0, config_json, config_len, out, err, errlen);
 }
 
 int vr_tokenizer_load(const char *path, vr_tokenizer **out, char *err, size_t errlen) {
@@ -173,7 +184,7 @@ int vr_tokenizer_load(const char *path, vr_tokenizer **out, char *err, size_t er
     if (!rc && access(cfg_path, R_OK) == 0) rc = read_file(cfg_path, &cfg, &cfg_len, err, errlen);
     if (!rc) {
         char e[300];
-        rc = vr_tokenizer_load_json(json, len, cfg, cfg_len, out, e, sizeof e);
+        rc = load_json(json, len, 1, cfg, cfg_len, out, e, sizeof e);
         if (rc) vr_tok_set_err(err, errlen, "%s: %s", e[0] && strstr(e, "tokenizer_config") ? cfg_path : tok_path, e);
     }
     free(json);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 
@@ -105,4 +106,19 @@ uint64_t vr_tok_hash_bytes(const void *p, size_t n) {
     h *= 0xD6E8FEB86659FD93ull;
     h ^= h >> 32;
     return h;
+}
+
+/* Large tables (vocab and merge hashes) are random-access: ask for huge
+ * pages so loading takes a few page faults instead of thousands and lookups
+ * miss the TLB less. Plain malloc when small or when it fails. */
+void *vr_tok_big_alloc(size_t n) {
+    const size_t huge = (size_t)2 << 20;
+    if (n < 2 * huge) return malloc(n);
+    size_t rounded = (n + huge - 1) & ~(huge - 1);
+    void *p = NULL;
+    if (posix_memalign(&p, huge, rounded)) return malloc(n);
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, rounded, MADV_HUGEPAGE);
+#endif
+    return p;
 }
