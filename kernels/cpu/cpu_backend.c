@@ -89,6 +89,7 @@ static void cpu_destroy(vr_backend *be) {
     if (!cb) return;
     vr_thread_pool_destroy(cb->pool);
     free(cb->xpack);
+    vr_rope_table_free(&cb->rope_table);
     free(cb);
 }
 

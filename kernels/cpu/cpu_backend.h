@@ -47,12 +47,23 @@ static inline float *vr_cpu_kv_row(float *pool, const vr_cpu_kv *kv, int block, 
            ((size_t)kvh * (size_t)d->block_size + (size_t)off) * (size_t)d->head_dim;
 }
 
+/* cos/sin of RoPE angles per position, grown on demand (rope_table.c). */
+typedef struct vr_rope_table {
+    float *inv_freq; /* copy of the key: [half] */
+    int half;
+    float attn_factor;
+    int npos;  /* rows filled */
+    float *cs; /* [npos][half][2]: cos, sin (times attn_factor) */
+} vr_rope_table;
+void vr_rope_table_free(vr_rope_table *t);
+
 typedef struct vr_cpu_backend {
     vr_backend base;
     vr_cpu_isa isa;
     vr_thread_pool *pool; /* NULL when single-threaded */
     float *xpack;         /* matmul scratch: x repacked for the bf16 kernel */
     size_t xpack_cap;     /* floats */
+    vr_rope_table rope_table;
 } vr_cpu_backend;
 
 /* Create a CPU backend using kernels of exactly `isa` (must be supported:

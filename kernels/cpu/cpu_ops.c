@@ -214,12 +214,6 @@ void vr_cpu_embedding(vr_backend *be, float *out, const void *table, vr_dtype dt
     vr_ref_embedding(out, table, dt, ids, ntok, dim, scale);
 }
 
-void vr_cpu_rope(vr_backend *be, float *x, int ntok, int nheads, int head_dim, const int32_t *pos,
-                 const vr_rope *rope) {
-    (void)be;
-    vr_ref_rope(x, ntok, nheads, head_dim, pos, rope);
-}
-
 void vr_cpu_gather_rows(vr_backend *be, float *dst, const float *src, const int32_t *rows, int n,
                         int dim) {
     (void)be;

@@ -178,6 +178,29 @@ static void test_rope(vr_backend *be, const char *cfg, kt_rng *r) {
     }
 }
 
+/* The backend caches cos/sin per position keyed by the inv_freq values:
+ * new values behind the same pointer (a second model) must not reuse them. */
+static void test_rope_cache_key(vr_backend *be, const char *cfg) {
+    float inv[4] = {1.0f, 0.5f, 0.25f, 0.125f};
+    vr_rope rope = {8, inv, 1.0f};
+    int32_t pos[2] = {3, 2000};
+    for (int round = 0; round < 3; round++) {
+        float x[2 * 8], x0[2 * 8];
+        for (int i = 0; i < 16; i++) x0[i] = x[i] = (float)(i + 1) * 0.1f;
+        be->ops->rope(be, x, 2, 1, 8, pos, &rope);
+        for (int t = 0; t < 2; t++)
+            for (int i = 0; i < 4; i++) {
+                double ang = (double)pos[t] * inv[i];
+                double c = cos(ang) * rope.attn_factor, s = sin(ang) * rope.attn_factor;
+                double r0 = x0[t * 8 + i] * c - x0[t * 8 + i + 4] * s;
+                KT_CHECK(fabs(x[t * 8 + i] - r0) <= 1e-5, "%s rope cache round %d t %d i %d", cfg, round,
+                         t, i);
+            }
+        inv[1] *= 1.5f; /* same pointer, new values */
+        if (round == 1) rope.attn_factor = 1.1f;
+    }
+}
+
 static void test_small_ops(vr_backend *be, const char *cfg, kt_rng *r) {
     /* add */
     for (size_t n = 0; n < 70; n += 9) {
@@ -230,6 +253,7 @@ int main(void) {
         test_rmsnorm(be, name, &r);
         test_act_mul(be, name, &r);
         test_rope(be, name, &r);
+        test_rope_cache_key(be, name);
         test_small_ops(be, name, &r);
         vr_backend_destroy(be);
     }
