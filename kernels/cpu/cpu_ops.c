@@ -97,6 +97,10 @@ void vr_cpu_matmul(vr_backend *be, float *y, const float *x, const void *w, vr_d
                    const void *bias, int M, int N, int K) {
     vr_cpu_backend *cb = cpu(be);
     if (M <= 0 || N <= 0) return;
+    if (K <= 0) { /* empty sum: y = bias (the SIMD kernels assume K > 0) */
+        vr_ref_matmul_cols(y, x, w, wdt, bias, M, N, 0, 0, N);
+        return;
+    }
     matmul_job j = {cb, y, x, NULL, w, wdt, bias, M, N, K, N, 0};
 #ifdef VR_HAVE_DNNL
     j.use_dnnl = cb->isa != VR_CPU_ISA_PORTABLE && wdt == VR_F32 && M >= VR_DNNL_MIN_M;

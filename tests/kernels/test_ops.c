@@ -59,6 +59,7 @@ static void test_matmul(vr_backend *be, const char *cfg, kt_rng *r) {
         test_matmul_shape(be, cfg, kDtypes[d], 130, 70, 96, 1, r);
         test_matmul_shape(be, cfg, kDtypes[d], 200, 257, 129, 1, r); /* oneDNN for f32 */
         test_matmul_shape(be, cfg, kDtypes[d], 64, 48, 2048, 0, r);  /* several K blocks */
+        test_matmul_shape(be, cfg, kDtypes[d], 3, 5, 0, 1, r);       /* K = 0: y = bias */
     }
 }
 
@@ -146,7 +147,7 @@ static void test_rope(vr_backend *be, const char *cfg, kt_rng *r) {
         int hd = shapes[si][0], rot = shapes[si][1], nh = shapes[si][2], ntok = 9;
         float *inv = kt_xmalloc((size_t)(rot / 2) * sizeof(float));
         for (int i = 0; i < rot / 2; i++) inv[i] = (float)pow(10000.0, -2.0 * i / rot);
-        int32_t pos[9] = {0, 1, 2, 17, 100, 4095, 4096, 30000, 131071};
+        int32_t pos[9] = {0, 1, 2, 17, 100, 4095, 4096, 30000, si == 0 ? 131071 : 20001};
         size_t n = (size_t)ntok * nh * hd;
         float *x = kt_xmalloc(n * sizeof(float)), *x0 = kt_xmalloc(n * sizeof(float));
         fill(x0, n, r, 2.0f);
