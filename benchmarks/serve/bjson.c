@@ -19,6 +19,7 @@ typedef struct chunk {
 struct vr_bj_doc {
     chunk *chunks;
     vr_bj *root;
+    size_t chunk_size; /* scaled to the input: a 200-byte SSE event must not cost 64 KiB */
 };
 
 typedef struct {
@@ -32,7 +33,7 @@ typedef struct {
 static void *arena_alloc(vr_bj_doc *d, size_t n) {
     n = (n + 15) & ~(size_t)15;
     if (!d->chunks || d->chunks->cap - d->chunks->used < n) {
-        size_t cap = n > 65536 ? n : 65536;
+        size_t cap = n > d->chunk_size ? n : d->chunk_size;
         chunk *c = malloc(sizeof *c + cap);
         if (!c) return NULL;
         c->next = d->chunks;
@@ -240,6 +241,8 @@ vr_bj_doc *vr_bj_parse(const char *text, size_t len, char *err, size_t errlen) {
         if (err && errlen) snprintf(err, errlen, "JSON: out of memory");
         return NULL;
     }
+    /* small inputs get a small first chunk; more chunks are added as needed */
+    d->chunk_size = len < 16384 ? 2 * len + 1024 : 65536;
     parser ps = {text, text, text + len, d, err, errlen, 0};
     if (!text) { ps.end = ps.p = ps.start = ""; }
     d->root = parse_value(&ps, 0);

@@ -47,7 +47,35 @@ static int send_all(int fd, const char *p, size_t n) {
     return 0;
 }
 
-static int send_chunk(int fd, const char *data, size_t n) {
+/* With no delays to honour, a whole response is gathered and sent with one
+ * send(), so the fake server stays far faster than the harness it measures. */
+typedef struct {
+    char *buf;
+    size_t len, cap;
+} batch;
+
+/* Where a response goes: the socket, or a batch sent later in one piece. */
+typedef struct {
+    int fd;
+    batch *b;
+} sink;
+
+static int out_bytes(sink *o, const char *p, size_t n) {
+    batch *b = o->b;
+    if (!b) return send_all(o->fd, p, n);
+    if (b->len + n > b->cap) {
+        size_t cap = (b->len + n) * 2;
+        char *q = realloc(b->buf, cap);
+        if (!q) return -1;
+        b->buf = q;
+        b->cap = cap;
+    }
+    memcpy(b->buf + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+static int send_chunk(sink *o, const char *data, size_t n) {
     char head[32];
     int h = snprintf(head, sizeof head, "%zx\r\n", n);
     char *buf = malloc((size_t)h + n + 2);
@@ -55,15 +83,15 @@ static int send_chunk(int fd, const char *data, size_t n) {
     memcpy(buf, head, (size_t)h);
     memcpy(buf + h, data, n);
     memcpy(buf + h + n, "\r\n", 2);
-    int rc = send_all(fd, buf, (size_t)h + n + 2);
+    int rc = out_bytes(o, buf, (size_t)h + n + 2);
     free(buf);
     return rc;
 }
 
-static int send_event(int fd, const char *json) {
+static int send_event(sink *o, const char *json) {
     char buf[4096];
     int n = snprintf(buf, sizeof buf, "data: %s\n\n", json);
-    return send_chunk(fd, buf, (size_t)n);
+    return send_chunk(o, buf, (size_t)n);
 }
 
 static void sleep_until(const struct timespec *t0, long ms) {
@@ -148,9 +176,10 @@ static int do_detokenize(int fd, const char *body) {
     return rc;
 }
 
-static int do_completion(fake_server *s, int fd, const char *body, int chat, int keep,
+static int do_completion(fake_server *s, sink *out, const char *body, int chat, int keep,
                          const struct timespec *t0) {
     const fake_server_opts *o = &s->o;
+    int fd = out->fd;
     atomic_fetch_add(&s->requests, 1);
     if (o->mode == FAKE_STATUS_400)
         return respond_json(fd, 400, "{\"error\":{\"message\":\"prompt is too long\",\"type\":\"BadRequestError\","
@@ -177,21 +206,21 @@ static int do_completion(fake_server *s, int fd, const char *body, int chat, int
     int hn = snprintf(head, sizeof head,
                       "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n%s\r\n",
                       keep ? "" : "Connection: close\r\n");
-    if (send_all(fd, head, (size_t)hn)) return -1;
+    if (out_bytes(out, head, (size_t)hn)) return -1;
     const char *obj = chat ? "chat.completion.chunk" : "text_completion";
     char ev[1024];
     if (chat) { /* role chunk at once, before any token: must not count as the first token */
         snprintf(ev, sizeof ev, "{\"id\":\"x\",\"object\":\"%s\",\"choices\":[{\"index\":0,\"delta\":{\"role\":"
                  "\"assistant\",\"content\":\"\"}}]}", obj);
-        if (send_event(fd, ev)) return -1;
+        if (send_event(out, ev)) return -1;
     }
     if (o->mode == FAKE_STALL) {
         while (!atomic_load(&s->stopping)) usleep(10000);
         return -1;
     }
     if (o->mode == FAKE_GARBAGE_SSE) {
-        send_event(fd, "{\"choices\":[{\"text\":\"a\"}]}");
-        send_event(fd, "{not json at all");
+        send_event(out, "{\"choices\":[{\"text\":\"a\"}]}");
+        send_event(out, "{not json at all");
         return -1;
     }
     int sent = 0, k = 0;
@@ -206,23 +235,33 @@ static int do_completion(fake_server *s, int fd, const char *body, int chat, int
         else
             snprintf(ev, sizeof ev, "{\"id\":\"x\",\"object\":\"%s\",\"choices\":[{\"index\":0,\"text\":\"%s\","
                      "\"finish_reason\":%s}]}", obj, text, sent + m == n ? "\"length\"" : "null");
-        if (send_event(fd, ev)) return -1;
+        if (send_event(out, ev)) return -1;
         sent += m;
         k++;
         if (o->mode == FAKE_CLOSE_MID && k == 2) return -1; /* caller closes: truncated chunked body */
         if (o->mode == FAKE_ERROR_EVENT && k == 2) {
-            send_event(fd, "{\"error\":{\"message\":\"engine died\",\"code\":500}}");
-            send_event(fd, "[DONE]");
-            send_chunk(fd, "", 0);
+            send_event(out, "{\"error\":{\"message\":\"engine died\",\"code\":500}}");
+            send_event(out, "[DONE]");
+            send_chunk(out, "", 0);
             return keep ? 0 : -1;
         }
     }
     snprintf(ev, sizeof ev, "{\"id\":\"x\",\"object\":\"%s\",\"choices\":[],\"usage\":{\"prompt_tokens\":%d,"
              "\"completion_tokens\":%d,\"total_tokens\":%d}}", obj, prompt_tokens, n, prompt_tokens + n);
-    if (send_event(fd, ev)) return -1;
-    if (o->mode != FAKE_NO_DONE && send_event(fd, "[DONE]")) return -1;
-    if (send_all(fd, "0\r\n\r\n", 5)) return -1;
+    if (send_event(out, ev)) return -1;
+    if (o->mode != FAKE_NO_DONE && send_event(out, "[DONE]")) return -1;
+    if (out_bytes(out, "0\r\n\r\n", 5)) return -1;
     return keep ? 0 : -1;
+}
+
+static int do_completion_fast(fake_server *s, int fd, const char *body, int chat, int keep,
+                              const struct timespec *t0) {
+    batch b = {0};
+    sink out = {fd, &b};
+    int rc = do_completion(s, &out, body, chat, keep, t0);
+    if (b.len && send_all(fd, b.buf, b.len)) rc = -1;
+    free(b.buf);
+    return rc;
 }
 
 static void *conn_main(void *arg) {
@@ -270,8 +309,12 @@ static void *conn_main(void *arg) {
             rc = respond_json(fd, 200, "{\"object\":\"list\",\"data\":[{\"id\":\"fake-model\",\"object\":\"model\"}]}", 1);
         else if (!strcmp(path, "/tokenize") && s->o.vocab) rc = do_tokenize(fd, body);
         else if (!strcmp(path, "/detokenize") && s->o.vocab) rc = do_detokenize(fd, body);
-        else if (!strcmp(path, "/v1/completions")) rc = do_completion(s, fd, body, 0, keep, &t0);
-        else if (!strcmp(path, "/v1/chat/completions")) rc = do_completion(s, fd, body, 1, keep, &t0);
+        else if (!strcmp(path, "/v1/completions") || !strcmp(path, "/v1/chat/completions")) {
+            int chat = !strcmp(path, "/v1/chat/completions");
+            int fast = s->o.mode == FAKE_TIMED && s->o.ttft_ms == 0 && s->o.itl_ms == 0;
+            sink direct = {fd, NULL};
+            rc = fast ? do_completion_fast(s, fd, body, chat, keep, &t0) : do_completion(s, &direct, body, chat, keep, &t0);
+        }
         else rc = respond_json(fd, 404, "{\"error\":{\"message\":\"not found\"}}", 1);
         free(body);
         if (rc) break;
