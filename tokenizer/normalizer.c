@@ -6,18 +6,61 @@
 
 #include "internal.h"
 
-static int unicode_form(int type, const char *s, size_t n, vr_buf *out) {
-    int opt = UTF8PROC_STABLE;
-    if (type == NORM_NFC || type == NORM_NFKC) opt |= UTF8PROC_COMPOSE;
-    else opt |= UTF8PROC_DECOMPOSE;
-    if (type == NORM_NFKC || type == NORM_NFKD) opt |= UTF8PROC_COMPAT;
-    if (n == 0) return 0;
+/* Characters that are in NFC and are not the second half of any canonical
+ * composition (those are combining marks, jamo, a few vowel signs, all left
+ * out): NFC leaves a run of them as it is. Conservative on purpose. */
+static int nfc_inert(uint32_t c) {
+    return c < 0x300 || (c >= 0x400 && c < 0x483) || (c >= 0x621 && c <= 0x64A) || (c >= 0x660 && c <= 0x669) ||
+           (c >= 0x671 && c <= 0x6D3) || (c >= 0x2002 && c <= 0x206F) || (c >= 0x2190 && c <= 0x21FF) ||
+           (c >= 0x2500 && c <= 0x27BF) || (c >= 0x3000 && c <= 0x3029) || (c >= 0x3041 && c < 0x3097) ||
+           (c >= 0x30A0 && c <= 0x30FF) || (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0xAC00 && c <= 0xD7A3) ||
+           (c >= 0xFE00 && c <= 0xFE0F) || (c >= 0xFF00 && c <= 0xFFEF) || (c >= 0x1F000 && c <= 0x1FAFF);
+}
+
+static int utf8proc_form(int opt, const char *s, size_t n, vr_buf *out) {
     utf8proc_uint8_t *r = NULL;
     utf8proc_ssize_t k = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &r, opt);
     if (k < 0) return -1;
     int rc = vr_tok_buf_put(out, r, (size_t)k);
     free(r);
     return rc;
+}
+
+/* NFC piecewise: an ASCII character never composes with what precedes it
+ * and canonical reordering never crosses it, so NFC(text) is the NFC of the
+ * stretches between ASCII characters. Stretches of inert characters are
+ * copied; only the others (each starting at the ASCII character before it,
+ * which may compose with the marks that follow) go through utf8proc. */
+static int nfc(const char *s, size_t n, vr_buf *out) {
+    size_t done = 0, i = 0, last_ascii = 0;
+    while (i < n) {
+        if ((unsigned char)s[i] < 0x80) {
+            last_ascii = i++;
+            continue;
+        }
+        size_t adv;
+        if (nfc_inert(vr_tok_utf8_next(s + i, n - i, &adv))) {
+            i += adv;
+            continue;
+        }
+        size_t start = last_ascii >= done ? last_ascii : done, end = i + adv;
+        while (end < n && (unsigned char)s[end] >= 0x80) end++;
+        if (vr_tok_buf_put(out, s + done, start - done) ||
+            utf8proc_form(UTF8PROC_STABLE | UTF8PROC_COMPOSE, s + start, end - start, out))
+            return -1;
+        done = i = end;
+    }
+    return vr_tok_buf_put(out, s + done, n - done);
+}
+
+static int unicode_form(int type, const char *s, size_t n, vr_buf *out) {
+    if (n == 0) return 0;
+    if (type == NORM_NFC) return nfc(s, n, out);
+    int opt = UTF8PROC_STABLE;
+    if (type == NORM_NFKC) opt |= UTF8PROC_COMPOSE;
+    else opt |= UTF8PROC_DECOMPOSE;
+    if (type == NORM_NFKC || type == NORM_NFKD) opt |= UTF8PROC_COMPAT;
+    return utf8proc_form(opt, s, n, out);
 }
 
 static int lowercase(const char *s, size_t n, vr_buf *out) {

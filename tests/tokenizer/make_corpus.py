@@ -44,6 +44,9 @@ for t in ["café naïve résumé Ångström", "Tiếng Việt có dấu: Hà N�
     add(unicodedata.normalize("NFC", t))
     add(unicodedata.normalize("NFD", t))
 add("e\u0301 e\u0301\u0301 a\u030a\u0323 \u0301leading mark")
+add("jamo \u1100\u1161\u11a8 \u1112\u1161\u11ab; alef+madda \u0627\u0653; ohm \u2126 angstrom \u212b kelvin \u212a")
+add("excluded \u0958\u0929 \u0928\u093c; reorder a\u0323\u0302 q\u0307\u0323; greek \u0374\u037e\u0387 x\u0308y \u1e9b\u0323")
+add("tamil \u0bc6\u0bbe kana \u304b\u3099 \u30cf\u309a em\u2000space\u2001")
 add("ﬁ ﬂ ＡＢＣ１２３ ｈｅｌｌｏ Ⅻ x² H₂O ㎏ ℃ ™")
 add("İstanbul ıi İI straße STRASSE ǅungla")
 # special-token strings inside ordinary text
