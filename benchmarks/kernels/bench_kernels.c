@@ -118,7 +118,8 @@ static double bench_matmul(vr_backend *be, vr_dtype dt, int M, int N, int K, dou
 static double bench_attention(vr_backend *be, int nseq, int ctx, double min_time, double *gbs_out) {
     const int H = 16, KVH = 8, D = 128, bs = 16;
     int blocks_per_seq = (ctx + bs - 1) / bs;
-    vr_kv_cache_desc desc = {1, nseq * blocks_per_seq, bs, KVH, D};
+    vr_kv_cache_desc desc = {.num_layers = 1, .num_blocks = nseq * blocks_per_seq, .block_size = bs,
+                             .num_kv_heads = KVH, .head_dim = D};
     char err[256];
     void *kv = be->ops->kv_create(be, &desc, err, sizeof err);
     if (!kv) {

@@ -84,7 +84,8 @@ static void run_scenario(vr_backend *be, const char *cfg, const scenario *sc, kt
     for (int i = 0; i < sc->nseqs * max_blocks; i++) bt[i] = perm[i];
 
     char err[256];
-    vr_kv_cache_desc desc = {2, nblocks, bs, KVH, D};
+    vr_kv_cache_desc desc = {.num_layers = 2, .num_blocks = nblocks, .block_size = bs,
+                             .num_kv_heads = KVH, .head_dim = D};
     void *kv = be->ops->kv_create(be, &desc, err, sizeof err);
     KT_CHECK(kv != NULL, "kv_create: %s", err);
     if (!kv) return;

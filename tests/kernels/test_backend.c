@@ -71,9 +71,9 @@ int main(void) {
     be->ops->free_weight(be, w, lef);
 
     KT_CHECK(be->ops->memory_available(be) > 0, "memory_available");
-    vr_kv_cache_desc d = {28, 10, 16, 8, 128};
+    vr_kv_cache_desc d = {.num_layers = 28, .num_blocks = 10, .block_size = 16, .num_kv_heads = 8, .head_dim = 128};
     KT_CHECK(be->ops->kv_bytes_per_block(be, &d) == 2ull * 28 * 16 * 8 * 128 * 4, "kv bytes per block");
-    vr_kv_cache_desc bad = {28, 0, 16, 8, 128};
+    vr_kv_cache_desc bad = {.num_layers = 28, .num_blocks = 0, .block_size = 16, .num_kv_heads = 8, .head_dim = 128};
     err[0] = 0;
     KT_CHECK(be->ops->kv_create(be, &bad, err, sizeof err) == NULL && err[0], "kv_create rejects 0 blocks");
     KT_CHECK(vr_dtype_size(VR_BF16) == 2 && vr_dtype_size(VR_F32) == 4 && vr_dtype_size(VR_F16) == 2, "sizes");
