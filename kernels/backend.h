@@ -93,6 +93,13 @@ typedef struct vr_kv_cache_desc {
     int block_size;
     int num_kv_heads;
     int head_dim;
+    /* Storage dtype of K/V. VR_F32 (0, what an initializer that omits the
+     * field gives) keeps them exactly as computed; VR_BF16 / VR_F16 halve the
+     * cache's memory and the bandwidth attention needs (like vLLM's
+     * kv_cache_dtype "auto", pick the model's dtype). A backend that cannot
+     * store a dtype falls back to F32; kv_bytes_per_block always tells the
+     * truth. Attention still takes and returns f32. */
+    vr_dtype dtype;
 } vr_kv_cache_desc;
 
 typedef struct vr_backend vr_backend;
