@@ -2,7 +2,7 @@
  * and writes what came out, for the python oracle (test_forward_ref.py) to
  * compare with the float64 reference.
  *
- *   forward_dump logits PLAN OUT.f32
+ *   forward_dump logits PLAN OUT.f32 [HIDDEN.f32]
  *   forward_dump greedy MODEL_DIR N ID,ID,...      (prints the N greedy ids)
  *
  * PLAN is whitespace-separated text:
@@ -16,7 +16,9 @@
  *                               tokens of sequence seq and wants the rows
  *                               of its last k tokens, 0 <= k <= n)
  * The wanted rows (logits or final hidden states) are written as f32 in
- * plan order (step, chunk, token). Blocks are handed out from a free list in a
+ * plan order (step, chunk, token). With HIDDEN.f32, every step runs a second
+ * time asking for the final hidden states of all its tokens (rewriting the
+ * same K/V), written there: one process checks both outputs. Blocks are handed out from a free list in a
  * scrambled order so sequences own non-contiguous blocks, as in the engine.
  */
 #include <stdint.h>
@@ -132,7 +134,7 @@ static int grow_seq(seq *q, pool *pl, int ctx, int bs) {
     return 0;
 }
 
-static int run_logits(const char *plan_path, const char *out_path) {
+static int run_logits(const char *plan_path, const char *out_path, const char *hid_path) {
     FILE *f = fopen(plan_path, "r");
     if (!f) {
         perror(plan_path);
@@ -146,10 +148,11 @@ static int run_logits(const char *plan_path, const char *out_path) {
     vr_model *m = NULL;
     vr_kv_cache *kv = NULL;
     pool pl = {0};
-    FILE *out = NULL;
+    FILE *out = NULL, *hout = NULL;
     int32_t *ids = NULL, *pos = NULL, *slot = NULL, *qs = NULL, *ctx = NULL, *table = NULL,
             *rows = NULL;
-    float *logits = NULL;
+    float *logits = NULL, *hid = NULL;
+    int32_t *all_rows = NULL;
     if (read_header(f, &p)) {
         fprintf(stderr, "plan: bad header\n");
         goto done;
@@ -167,6 +170,11 @@ static int run_logits(const char *plan_path, const char *out_path) {
         perror(out_path);
         goto done;
     }
+    if (hid_path && !(hout = fopen(hid_path, "wb"))) {
+        perror(hid_path);
+        goto done;
+    }
+    const int hidden = vr_model_get_config(m)->hidden_size;
     const int vocab = p.kind == VR_OUTPUT_HIDDEN ? vr_model_get_config(m)->hidden_size
                                                  : vr_model_get_config(m)->vocab_size;
     int nsteps;
@@ -196,7 +204,10 @@ static int run_logits(const char *plan_path, const char *out_path) {
         ctx = realloc(ctx, (size_t)nch * sizeof *ctx);
         table = realloc(table, (size_t)nch * (size_t)mb * sizeof *table);
         logits = realloc(logits, (size_t)T * (size_t)vocab * sizeof *logits);
-        if (!ids || !pos || !slot || !rows || !qs || !ctx || !table || !logits)
+        hid = realloc(hid, (size_t)T * (size_t)hidden * sizeof *hid);
+        all_rows = realloc(all_rows, (size_t)T * sizeof *all_rows);
+        if (!ids || !pos || !slot || !rows || !qs || !ctx || !table || !logits || !hid ||
+            !all_rows)
             goto done;
         int t = 0, nout = 0;
         for (int c = 0; c < nch; c++) {
@@ -232,11 +243,30 @@ static int run_logits(const char *plan_path, const char *out_path) {
             perror(out_path);
             goto done;
         }
+        if (hout) {
+            for (int i = 0; i < T; i++)
+                all_rows[i] = i;
+            b.num_outputs = T;
+            b.output_rows = all_rows;
+            b.output_kind = VR_OUTPUT_HIDDEN;
+            if (vr_model_forward(m, kv, &b, hid, err, sizeof err)) {
+                fprintf(stderr, "forward_dump: step %d (hidden): %s\n", step, err);
+                goto done;
+            }
+            if (fwrite(hid, sizeof *hid, (size_t)T * hidden, hout) != (size_t)T * hidden) {
+                perror(hid_path);
+                goto done;
+            }
+        }
     }
     rc = 0;
 done:
     if (out && fclose(out) != 0)
         rc = 1;
+    if (hout && fclose(hout) != 0)
+        rc = 1;
+    free(hid);
+    free(all_rows);
     fclose(f);
     free(ids);
     free(pos);
@@ -329,10 +359,10 @@ done:
 }
 
 int main(int argc, char **argv) {
-    if (argc == 4 && strcmp(argv[1], "logits") == 0)
-        return run_logits(argv[2], argv[3]);
+    if ((argc == 4 || argc == 5) && strcmp(argv[1], "logits") == 0)
+        return run_logits(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
     if (argc == 5 && strcmp(argv[1], "greedy") == 0)
         return run_greedy(argv[2], atoi(argv[3]), argv[4]);
-    fprintf(stderr, "usage: forward_dump logits PLAN OUT.f32 | greedy MODEL_DIR N ID,ID,...\n");
+    fprintf(stderr, "usage: forward_dump logits PLAN OUT.f32 [HIDDEN.f32] | greedy MODEL_DIR N ID,ID,...\n");
     return 2;
 }

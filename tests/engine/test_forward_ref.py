@@ -64,15 +64,16 @@ def expected_rows(seqs, steps):
     return rows
 
 
-def run_dump(dump, model, seqs, steps, kind, dim, tmp, **kw):
+def run_dump(dump, model, seqs, steps, tmp, **kw):
+    """(logits rows as the plan asks, hidden rows of every token)."""
     plan = os.path.join(tmp, "plan.txt")
-    out = os.path.join(tmp, "out.f32")
-    write_plan(plan, model, seqs, steps, kind, **kw)
-    r = subprocess.run([dump, "logits", plan, out], capture_output=True, text=True)
+    out, hid = os.path.join(tmp, "out.f32"), os.path.join(tmp, "hid.f32")
+    write_plan(plan, model, seqs, steps, "logits", **kw)
+    r = subprocess.run([dump, "logits", plan, out, hid], capture_output=True, text=True)
     if r.returncode != 0:
         raise AssertionError("forward_dump failed: %s" % r.stderr.strip())
-    got = np.fromfile(out, dtype="<f4").astype(np.float64)
-    return got.reshape(-1, dim)
+    return (np.fromfile(out, dtype="<f4").astype(np.float64),
+            np.fromfile(hid, dtype="<f4").astype(np.float64))
 
 
 def row_errors(got, want):
@@ -87,22 +88,22 @@ class Checker:
         self.worst = {}
 
     def case(self, preset, model_dir, m, name, seqs, steps, tol, **kw):
-        """Run one plan twice (hidden rows of every token, logits of the last
-        few tokens of each chunk) and compare with the reference."""
+        """Run one plan (logits of the last few tokens of each chunk, hidden
+        states of every token) and compare both with the reference."""
         hid_ref = [self.ref.hidden(m, s) for s in seqs]
-        lm = m.lm_head
         all_steps = [[(s, n, n) for s, n, _ in st] for st in steps]
-        for kind, st in (("hidden", all_steps), ("logits", steps)):
+        logits, hid = run_dump(self.dump, model_dir, seqs, steps, self.tmp, **kw)
+        for kind, st, flat, dim in (("hidden", all_steps, hid, m.hidden_size),
+                                    ("logits", steps, logits, m.vocab)):
             rows = expected_rows(seqs, st)
-            dim = m.hidden_size if kind == "hidden" else m.vocab
-            got = run_dump(self.dump, model_dir, seqs, st, kind, dim, self.tmp, **kw)
-            if got.shape[0] != len(rows):
-                self.failures.append("%s %s %s: %d rows, expected %d"
-                                     % (preset, name, kind, got.shape[0], len(rows)))
+            if flat.size != len(rows) * dim:
+                self.failures.append("%s %s %s: %d values, expected %d rows of %d"
+                                     % (preset, name, kind, flat.size, len(rows), dim))
                 continue
+            got = flat.reshape(-1, dim)
             want = np.stack([hid_ref[s][p] for s, p in rows])
             if kind == "logits":
-                want = want @ lm.T
+                want = want @ m.lm_head.T
             err = row_errors(got, want)
             worst = float(err.max())
             key = (preset, kind)
