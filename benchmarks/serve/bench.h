@@ -82,6 +82,7 @@ typedef struct vr_bench_run_result {
     int max_concurrency, max_in_flight;
     double request_rate;
     size_t connections_opened;
+    double harness_cpu_s;           /* CPU time the harness itself used during the run */
     vr_bench_summary summary;
 } vr_bench_run_result;
 

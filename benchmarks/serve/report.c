@@ -52,6 +52,8 @@ void vr_bench_print_summary(FILE *f, const char *title, const vr_bench_run_resul
     dist_block(f, "Inter-token Latency", "ITL", &s->itl);
     dist_block(f, "End-to-end Latency", "E2EL", &s->e2e);
     rule(f, "");
+    if (s->duration_s > 0)
+        fprintf(f, "%-40s %10.2f\n", "Harness CPU (% of one core):", 100.0 * r->harness_cpu_s / s->duration_s);
     /* the distinct failure reasons, so a failed run says why */
     size_t shown = 0;
     for (size_t i = 0; i < r->n && shown < 5; i++) {
@@ -103,6 +105,7 @@ static void run_json(vr_bench_buf *b, const vr_bench_run_result *r) {
     num(b, "output_throughput", s->output_throughput);
     num(b, "total_token_throughput", s->total_throughput);
     vr_bench_buf_printf(b, "\"max_in_flight\":%d,\"connections_opened\":%zu,", r->max_in_flight, r->connections_opened);
+    num(b, "harness_cpu_s", r->harness_cpu_s);
     dist_json(b, "ttft", &s->ttft);
     dist_json(b, "tpot", &s->tpot);
     dist_json(b, "itl", &s->itl);

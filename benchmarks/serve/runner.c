@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "benchmarks/serve/bjson.h"
 #include "benchmarks/serve/sse.h"
@@ -51,6 +52,14 @@ struct runner {
     int oom;
     int timers_open;
 };
+
+/* CPU seconds this process has used: shows the harness's own load. */
+static double cpu_seconds(void) {
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru)) return 0;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           (double)ru.ru_stime.tv_usec / 1e6;
+}
 
 static double ms_between(uint64_t a, uint64_t b) { return (double)(b - a) / 1e6; }
 
@@ -269,7 +278,8 @@ static void draw_progress(runner *R, int final) {
     for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
     bar[width] = 0;
     double el = (double)(uv_hrtime() - R->t0) / 1e9;
-    fprintf(stderr, "\r%s [%s] %zu/%zu done, %d in flight, %zu failed, %.1f s%s", R->label ? R->label : "",
+    /* trailing spaces wipe what a longer previous line left behind */
+    fprintf(stderr, "\r%s [%s] %zu/%zu done, %d in flight, %zu failed, %.1f s   %s", R->label ? R->label : "",
             bar, R->finished, R->n, R->in_flight, R->failed, el, final ? "\n" : "");
     fflush(stderr);
 }
@@ -309,6 +319,7 @@ int vr_bench_run(uv_loop_t *loop, vr_hc *hc, const vr_bench_config *cfg, const c
     uv_timer_init(loop, &R.progress_timer);
     R.arrival_timer.data = R.progress_timer.data = &R;
     size_t opened_before = vr_hc_connections_opened(hc);
+    double cpu0 = cpu_seconds();
     R.t0 = uv_hrtime();
     if (R.progress) uv_timer_start(&R.progress_timer, progress_cb, 0, 250);
     if (n) {
@@ -317,6 +328,7 @@ int vr_bench_run(uv_loop_t *loop, vr_hc *hc, const vr_bench_config *cfg, const c
     } else {
         R.t_end = R.t0;
     }
+    out->harness_cpu_s = cpu_seconds() - cpu0;
     if (R.progress) draw_progress(&R, 1);
     uv_timer_stop(&R.arrival_timer);
     uv_timer_stop(&R.progress_timer);
