@@ -259,9 +259,46 @@ static int do_completion_fast(fake_server *s, int fd, const char *body, int chat
     batch b = {0};
     sink out = {fd, &b};
     int rc = do_completion(s, &out, body, chat, keep, t0);
-    if (b.len && send_all(fd, b.buf, b.len)) rc = -1;
+    if (s->o.mode == FAKE_DRIP) { /* every byte its own segment: the client must reassemble anything */
+        for (size_t i = 0; i < b.len && rc == 0; i++) {
+            if (send_all(fd, b.buf + i, 1)) rc = -1;
+            if (i % 64 == 0) usleep(50);
+        }
+    } else if (b.len && send_all(fd, b.buf, b.len)) {
+        rc = -1;
+    }
     free(b.buf);
     return rc;
+}
+
+/* Random bytes seeded by the request number; half the time after a valid
+ * chunked SSE head, so the noise reaches the chunk and SSE parsers too. */
+static int do_random(fake_server *s, int fd) {
+    unsigned long long x = 0x9E3779B97F4A7C15ull * (unsigned long long)(atomic_fetch_add(&s->requests, 1) + 1);
+    char buf[4096];
+    size_t n = 0;
+    x ^= x >> 29;
+    if (x & 1) {
+        const char *h = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
+        n = strlen(h);
+        memcpy(buf, h, n);
+    }
+    static const char *const bits[] = {"data: ", "{\"choices\":[{\"text\":\"", "\"}]}", "\n\n", "\r\n",
+                                       "1a\r\n", "0\r\n\r\n", "[DONE]", "\"usage\":{", "ffffffff\r\n"};
+    size_t want = 64 + (size_t)((x >> 8) % 3000);
+    while (n < want && n < sizeof buf - 32) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        if ((x >> 60) < 6) {
+            const char *b = bits[(x >> 40) % (sizeof bits / sizeof bits[0])];
+            size_t l = strlen(b);
+            memcpy(buf + n, b, l);
+            n += l;
+        } else {
+            buf[n++] = (char)(x >> 33);
+        }
+    }
+    send_all(fd, buf, n);
+    return -1; /* close */
 }
 
 static void *conn_main(void *arg) {
@@ -311,9 +348,11 @@ static void *conn_main(void *arg) {
         else if (!strcmp(path, "/detokenize") && s->o.vocab) rc = do_detokenize(fd, body);
         else if (!strcmp(path, "/v1/completions") || !strcmp(path, "/v1/chat/completions")) {
             int chat = !strcmp(path, "/v1/chat/completions");
-            int fast = s->o.mode == FAKE_TIMED && s->o.ttft_ms == 0 && s->o.itl_ms == 0;
+            int fast = (s->o.mode == FAKE_TIMED && s->o.ttft_ms == 0 && s->o.itl_ms == 0) || s->o.mode == FAKE_DRIP;
             sink direct = {fd, NULL};
-            rc = fast ? do_completion_fast(s, fd, body, chat, keep, &t0) : do_completion(s, &direct, body, chat, keep, &t0);
+            if (s->o.mode == FAKE_RANDOM) rc = do_random(s, fd);
+            else if (fast) rc = do_completion_fast(s, fd, body, chat, keep, &t0);
+            else rc = do_completion(s, &direct, body, chat, keep, &t0);
         }
         else rc = respond_json(fd, 404, "{\"error\":{\"message\":\"not found\"}}", 1);
         free(body);

@@ -16,6 +16,8 @@ typedef enum {
     FAKE_STALL,        /* headers, then nothing (for --timeout) */
     FAKE_NO_DONE,      /* tokens and usage, but the stream ends without [DONE] */
     FAKE_ERROR_EVENT,  /* a data: {"error":...} event mid-stream */
+    FAKE_DRIP,         /* a well-formed, unpaced response sent one byte per send() */
+    FAKE_RANDOM,       /* seeded random bytes (sometimes after a plausible head), then close */
 } fake_mode;
 
 typedef struct fake_server_opts {

@@ -216,6 +216,50 @@ static void test_vocab_and_reconnect(void) {
     vr_bj_free(d);
 }
 
+/* Bytes split anywhere: the same numbers come out. */
+static void test_drip(void) {
+    fake_server_opts o = {.mode = FAKE_DRIP, .tokens = 7};
+    fake_server *s = fake_server_start(&o);
+    if (!s) { CHECK(0); return; }
+    char json[128];
+    snprintf(json, sizeof json, "%s/drip.json", tmpdir);
+    CHECK(run_harness(fake_server_port(s), json, "--num-prompts", "6", "--max-concurrency", "3",
+                      "--random-input-len", "9", "--endpoint", "/v1/chat/completions", NULL) == 0);
+    fake_server_stop(s);
+    vr_bj_doc *d = load_json(json);
+    if (!d) { CHECK(0); return; }
+    const vr_bj *run = vr_bj_at(vr_bj_get(vr_bj_root(d), "runs"), 0);
+    NEAR(num(run, "completed"), 6, 0);
+    NEAR(num(run, "total_output_tokens"), 42, 0);
+    NEAR(num(run, "total_input_tokens"), 54, 0);
+    CHECK(vr_bj_get(vr_bj_at(vr_bj_get(run, "requests"), 0), "itl_ms")->n == 6);
+    vr_bj_free(d);
+}
+
+/* Seeded noise instead of a response: every request is accounted for as a
+ * failure with a reason, nothing crashes (the ASan run checks memory). */
+static void test_random_bytes(void) {
+    fake_server_opts o = {.mode = FAKE_RANDOM};
+    fake_server *s = fake_server_start(&o);
+    if (!s) { CHECK(0); return; }
+    char json[128];
+    snprintf(json, sizeof json, "%s/random.json", tmpdir);
+    int rc = run_harness(fake_server_port(s), json, "--model", "m", "--num-prompts", "200", "--max-concurrency", "16",
+                         "--random-input-len", "4", "--random-output-len", "4", NULL);
+    CHECK(fake_server_requests(s) >= 200);
+    fake_server_stop(s);
+    CHECK(rc == 1);
+    vr_bj_doc *d = load_json(json);
+    if (!d) { CHECK(0); return; }
+    const vr_bj *run = vr_bj_at(vr_bj_get(vr_bj_root(d), "runs"), 0);
+    NEAR(num(run, "failed"), 200, 0);
+    for (const vr_bj *q = vr_bj_get(run, "requests")->child; q; q = q->next) {
+        const char *e = vr_bj_str(vr_bj_get(q, "error"));
+        CHECK(e && e[0]);
+    }
+    vr_bj_free(d);
+}
+
 /* A minimal XML well-formedness check: tags nest, attributes are quoted. */
 static int xml_well_formed(const char *x) {
     char stack[64][32];
@@ -303,6 +347,8 @@ int main(void) {
     test_failure(FAKE_ERROR_EVENT, "engine died", NULL, NULL);
     test_failure(FAKE_STALL, "timeout", "--timeout", "0.3");
     test_connection_refused();
+    test_drip();
+    test_random_bytes();
     test_vocab_and_reconnect();
     test_sweep_svg();
     char cmd[128];
