@@ -380,6 +380,69 @@ static void test_kv_copy(vr_model *m) {
     vr_kv_cache_free(kv);
 }
 
+/* Random damage to a valid file's header and length field: every open must
+ * either succeed or fail with a message, never read out of bounds (this test
+ * runs under ASan). */
+static void test_header_mutations(void) {
+    char dir[300], path[400], err[512];
+    model_files mf;
+    new_case(dir, sizeof dir, &mf);
+    write_st(dir, "model.safetensors", &mf, 0, mf.n, NULL);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        CHECK(0, "cannot reopen %s", path);
+        return;
+    }
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *orig = malloc((size_t)size), *buf = malloc((size_t)size);
+    size_t got = fread(orig, 1, (size_t)size, f);
+    fclose(f);
+    size_t hlen = 0;
+    for (int k = 7; k >= 0; k--)
+        hlen = (hlen << 8) | orig[k];
+    uint32_t r = 99;
+    int opened = 0, refused = 0;
+    for (int iter = 0; iter < 300 && got == (size_t)size; iter++) {
+        memcpy(buf, orig, (size_t)size);
+        int edits = 1 + iter % 4;
+        for (int e = 0; e < edits; e++) {
+            r = r * 1103515245u + 12345u;
+            size_t at = (r >> 8) % (8 + hlen);
+            r = r * 1103515245u + 12345u;
+            static const char pool[] = "{}[]\":,0123456789-eE.\\ ax";
+            buf[at] = iter % 3 ? (unsigned char)pool[(r >> 8) % (sizeof pool - 1)]
+                               : (unsigned char)(r >> 8);
+        }
+        f = fopen(path, "wb");
+        fwrite(buf, 1, (size_t)size, f);
+        fclose(f);
+        vr_safetensors *st = NULL;
+        err[0] = '\0';
+        if (vr_st_open_file(path, &st, err, sizeof err) == 0) {
+            opened++;
+            for (size_t i = 0; i < vr_st_count(st); i++) { /* every tensor inside the file */
+                const vr_st_tensor *t = vr_st_at(st, i);
+                volatile unsigned char sink = 0;
+                if (t->nbytes)
+                    sink ^= ((const unsigned char *)t->data)[t->nbytes - 1];
+                (void)sink;
+            }
+            vr_st_close(st);
+        } else {
+            refused++;
+            CHECK(err[0] != '\0' && strncmp(err, "model.safetensors: ", 19) == 0,
+                  "mutation %d: refused without a proper message: %s", iter, err);
+        }
+    }
+    printf("  header mutations: %d refused with a message, %d still valid\n", refused, opened);
+    CHECK(refused > 100, "mutations refused: %d (opened %d)", refused, opened);
+    free(orig);
+    free(buf);
+}
+
 static void test_bad_folders(void) {
     char dir[300];
     model_files mf;
@@ -673,6 +736,7 @@ int main(void) {
     test_json();
     test_config();
     test_bad_folders();
+    test_header_mutations();
     test_good_single_and_sharded();
     vr_backend_destroy(be);
     rm_rf(root);
