@@ -12,7 +12,9 @@
 #include "internal.h"
 
 typedef struct { int32_t id; int32_t prev, next; uint32_t len; } symbol;
-typedef struct { int32_t rank; int32_t pos; int32_t id; } cand;
+/* A merge candidate; left/right are the symbol ids it was made from, so a
+ * popped entry whose symbols are unchanged needs no second merge lookup. */
+typedef struct { int32_t rank, pos, id, left, right; } cand;
 
 static int cand_less(const cand *a, const cand *b) {
     return a->rank != b->rank ? a->rank < b->rank : a->pos < b->pos;
@@ -126,9 +128,12 @@ static int merge_word(const vr_tok_model *m, const char *w, size_t n, vr_ids *ou
     word.s[word.n - 1].next = -1;
 
     size_t hn = 0;
+    /* prefetch the merge-table slots of a window of pairs ahead */
+    for (size_t i = 0; i + 1 < word.n && i < 16; i++) vr_tok_pairmap_prefetch(&m->merges, word.s[i].id, word.s[i + 1].id);
     for (size_t i = 0; i + 1 < word.n; i++) {
+        if (i + 17 < word.n) vr_tok_pairmap_prefetch(&m->merges, word.s[i + 16].id, word.s[i + 17].id);
         const vr_pairslot *p = vr_tok_pairmap_get(&m->merges, word.s[i].id, word.s[i + 1].id);
-        if (p) heap_push(heap, &hn, (cand){p->rank, (int32_t)i, p->id});
+        if (p) heap_push(heap, &hn, (cand){p->rank, (int32_t)i, p->id, word.s[i].id, word.s[i + 1].id});
     }
     size_t heap_cap = 2 * word.cap + 2;
     while (hn) {
@@ -136,8 +141,12 @@ static int merge_word(const vr_tok_model *m, const char *w, size_t n, vr_ids *ou
         symbol *cur = &word.s[top.pos];
         if (cur->len == 0 || cur->next < 0) continue;
         symbol *right = &word.s[cur->next];
-        const vr_pairslot *p = vr_tok_pairmap_get(&m->merges, cur->id, right->id);
-        if (!p || p->id != top.id) continue; /* stale candidate */
+        if (cur->id != top.left || right->id != top.right) {
+            /* the pair changed since this entry was made: valid only if the
+             * new pair merges into the same token (HF's staleness test) */
+            const vr_pairslot *p = vr_tok_pairmap_get(&m->merges, cur->id, right->id);
+            if (!p || p->id != top.id) continue;
+        }
         cur->id = top.id;
         cur->len += right->len;
         right->len = 0;
@@ -150,13 +159,16 @@ static int merge_word(const vr_tok_model *m, const char *w, size_t n, vr_ids *ou
             heap = h;
             heap_cap *= 2;
         }
+        const vr_pairslot *p;
         if (cur->prev >= 0) {
-            p = vr_tok_pairmap_get(&m->merges, word.s[cur->prev].id, cur->id);
-            if (p) heap_push(heap, &hn, (cand){p->rank, cur->prev, p->id});
+            int32_t l = word.s[cur->prev].id;
+            p = vr_tok_pairmap_get(&m->merges, l, cur->id);
+            if (p) heap_push(heap, &hn, (cand){p->rank, cur->prev, p->id, l, cur->id});
         }
         if (cur->next >= 0) {
-            p = vr_tok_pairmap_get(&m->merges, cur->id, word.s[cur->next].id);
-            if (p) heap_push(heap, &hn, (cand){p->rank, top.pos, p->id});
+            int32_t r = word.s[cur->next].id;
+            p = vr_tok_pairmap_get(&m->merges, cur->id, r);
+            if (p) heap_push(heap, &hn, (cand){p->rank, top.pos, p->id, cur->id, r});
         }
     }
     for (int32_t i = 0; i >= 0; i = word.s[i].next)
@@ -227,12 +239,81 @@ static void cache_put(vr_cache *c, uint64_t h, const char *w, size_t n, const in
     free(old);
 }
 
+static int bpe_piece(const vr_tok_model *m, const char *w, size_t n, vr_ids *out);
+
+static int no_cut_after(const vr_tok_model *m, uint32_t c) {
+    size_t lo = 0, hi = m->n_no_cut;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (m->no_cut[mid] == c) return 1;
+        if (m->no_cut[mid] < c) lo = mid + 1;
+        else hi = mid;
+    }
+    return 0;
+}
+
+#define SP_MARK 0x2581u
+
 int vr_tok_bpe_tokenize(const vr_tok_model *m, const char *w, size_t n, vr_ids *out) {
     if (n == 0) return 0;
     if (m->ignore_merges) {
         int32_t id = vr_tok_strmap_get(&m->vocab, w, n);
         if (id >= 0) return vr_tok_ids_push(out, id);
     }
+    if (!m->sp_split) return bpe_piece(m, w, n, out);
+    size_t start = 0;
+    uint32_t prev = SP_MARK;
+    for (size_t i = 0; i < n;) {
+        size_t adv;
+        uint32_t c = vr_tok_utf8_next(w + i, n - i, &adv);
+        if (c == SP_MARK && i > start && prev != SP_MARK && !no_cut_after(m, prev)) {
+            if (bpe_piece(m, w + start, i - start, out)) return -1;
+            start = i;
+        }
+        prev = c;
+        i += adv;
+    }
+    return bpe_piece(m, w + start, n - start, out);
+}
+
+int vr_tok_bpe_note_marks(vr_tok_model *m, const char *s, size_t len) {
+    for (const char *p = s; (p = memchr(p, 0xE2, (size_t)(s + len - p))) != NULL; p++) {
+        if (s + len - p < 3 || (unsigned char)p[1] != 0x96 || (unsigned char)p[2] != 0x81 || p == s) continue;
+        const char *q = p - 1;
+        while (q > s && ((unsigned char)*q & 0xC0) == 0x80) q--;
+        size_t adv;
+        uint32_t prev = vr_tok_utf8_next(q, (size_t)(p - q), &adv);
+        if (prev == SP_MARK || no_cut_after(m, prev)) continue;
+        if (m->n_no_cut % 16 == 0) {
+            uint32_t *r = realloc(m->no_cut, (m->n_no_cut + 16) * sizeof *r);
+            if (!r) return -1;
+            m->no_cut = r;
+        }
+        size_t j = m->n_no_cut++; /* insertion keeps it sorted */
+        while (j > 0 && m->no_cut[j - 1] > prev) {
+            m->no_cut[j] = m->no_cut[j - 1];
+            j--;
+        }
+        m->no_cut[j] = prev;
+    }
+    return 0;
+}
+
+int vr_tok_bpe_prepare_split(vr_tok_model *m, int merges_touch_special) {
+    static const char mark[] = "\xe2\x96\x81";
+    m->sp_split = 0;
+    if (merges_touch_special || vr_tok_strmap_get(&m->vocab, mark, 3) < 0 || m->prefix_len || m->suffix_len) return 0;
+    /* With ignore_merges a whole piece can be any vocab token, not only a
+     * merge result: look at all of them. */
+    if (m->ignore_merges)
+        for (size_t i = 0; i < m->n_ids; i++)
+            if (m->tok[i] && vr_tok_bpe_note_marks(m, m->tok[i], m->tok_len[i])) return -1;
+    m->sp_split = 1;
+    return 0;
+}
+
+static int bpe_piece(const vr_tok_model *m, const char *w, size_t n, vr_ids *out) {
+    if (n == 0) return 0;
     uint64_t h = 0;
     /* byte fallback can give up to 4 ids per byte of input: bound the copy */
     int cacheable = m->cache && n <= CACHE_MAX_WORD;
@@ -257,5 +338,6 @@ void vr_tok_model_free(vr_tok_model *m) {
     free(m->prefix);
     free(m->suffix);
     vr_tok_cache_free(m->cache);
+    free(m->no_cut);
     memset(m, 0, sizeof *m);
 }

@@ -176,7 +176,18 @@ typedef struct {
     int32_t byte_tok[256];           /* id of "<0xXX>" or -1 */
     size_t max_chars;                /* WordPiece max_input_chars_per_word */
     vr_cache *cache;
+    /* SentencePiece-style words (whole sentences joined by U+2581) may be
+     * cut before a U+2581 whose preceding character c is not U+2581 and not
+     * in no_cut[]: no merge result contains "c" + U+2581 then, so no merge
+     * crosses the cut and each part can be merged (and cached) alone. */
+    int sp_split;
+    uint32_t *no_cut; size_t n_no_cut; /* sorted */
 } vr_tok_model;
+/* Loading: every merge result goes through note_marks (collects no_cut);
+ * then prepare_split decides sp_split. merges_touch_special: some merge has
+ * a byte-fallback or unk symbol as a part (their text is not the input's). */
+int vr_tok_bpe_note_marks(vr_tok_model *m, const char *s, size_t len);
+int vr_tok_bpe_prepare_split(vr_tok_model *m, int merges_touch_special);
 int vr_tok_bpe_tokenize(const vr_tok_model *m, const char *s, size_t n, vr_ids *out);
 int vr_tok_wordpiece_tokenize(const vr_tok_model *m, const char *s, size_t n, vr_ids *out);
 vr_cache *vr_tok_cache_create(void);

@@ -589,12 +589,19 @@ static int merge_parts(ctx *c, vr_jv v, size_t rank, merge_rec *r) {
 /* Merges are resolved in batches: every lookup of a batch is hashed and its
  * hash slot prefetched before any is probed, so the cache misses of a big
  * vocab (three per merge) overlap instead of queuing. */
-static int parse_merges(ctx *c, vr_jv merges, vr_tok_model *m) {
+static int parse_merges(ctx *c, vr_jv merges, vr_tok_model *m, int *touch_special) {
     if (vr_jv_type(merges) != VR_J_ARRAY) {
         vr_tok_set_err(c->err, c->errlen, "model: \"merges\" must be an array");
         return -1;
     }
     if (vr_tok_pairmap_init(&m->merges, vr_jv_size(merges))) return -1;
+    /* symbols whose text is not input text: byte-fallback tokens and unk */
+    unsigned char *special = calloc(m->n_ids + 1, 1);
+    if (!special) return -1;
+    for (int b = 0; b < 256; b++)
+        if (m->byte_tok[b] >= 0) special[m->byte_tok[b]] = 1;
+    if (m->unk_id >= 0) special[m->unk_id] = 1;
+    *touch_special = 0;
     merge_rec batch[MERGE_BATCH];
     vr_buf joined = {0}; /* the batch's joined tokens, back to back */
     size_t joff[MERGE_BATCH];
@@ -639,6 +646,8 @@ static int parse_merges(ctx *c, vr_jv merges, vr_tok_model *m) {
                 }
             }
             vr_tok_pairmap_prefetch(&m->merges, r->id[0], r->id[1]);
+            *touch_special |= special[r->id[0]] | special[r->id[1]];
+            if (vr_tok_bpe_note_marks(m, r->s[2], r->n[2])) goto done;
         }
         for (size_t i = 0; i < nb; i++)
             if (vr_tok_pairmap_put(&m->merges, batch[i].id[0], batch[i].id[1], (int32_t)(rank + i), batch[i].id[2]) < 0)
@@ -648,6 +657,7 @@ static int parse_merges(ctx *c, vr_jv merges, vr_tok_model *m) {
     rc = 0;
 done:
     vr_tok_buf_free(&joined);
+    free(special);
     return rc;
 }
 
@@ -683,7 +693,8 @@ static int parse_model(ctx *c, vr_jv o, vr_tok_model *m) {
     }
     m->unk_id = -1;
     memset(m->byte_tok, 0xff, sizeof m->byte_tok);
-    if (IS(type, "BPE")) {
+    int is_bpe = IS(type, "BPE");
+    if (is_bpe) {
         m->type = MODEL_BPE;
         if (opt_bool(c, o, "fuse_unk", 0, &m->fuse_unk, "model") ||
             opt_bool(c, o, "byte_fallback", 0, &m->byte_fallback, "model") ||
@@ -691,18 +702,10 @@ static int parse_model(ctx *c, vr_jv o, vr_tok_model *m) {
             opt_dup(c, o, "continuing_subword_prefix", &m->prefix, &m->prefix_len, NULL) ||
             opt_dup(c, o, "end_of_word_suffix", &m->suffix, &m->suffix_len, NULL))
             return -1;
-        if (parse_vocab(c, vocab, m)) return -1;
         if (!has_merges) {
             vr_tok_set_err(c->err, c->errlen, "model BPE: missing \"merges\"");
             return -1;
         }
-        if (parse_merges(c, merges, m)) return -1;
-        for (int b = 0; b < 256; b++) {
-            char name[8];
-            snprintf(name, sizeof name, "<0x%02X>", b);
-            m->byte_tok[b] = vr_tok_strmap_get(&m->vocab, name, 6);
-        }
-        if (!(m->cache = vr_tok_cache_create())) return -1;
     } else if (IS(type, "WordPiece")) {
         int64_t mx;
         m->type = MODEL_WORDPIECE;
@@ -710,11 +713,11 @@ static int parse_model(ctx *c, vr_jv o, vr_tok_model *m) {
             opt_int(c, o, "max_input_chars_per_word", 100, 0, INT32_MAX, &mx, "model"))
             return -1;
         m->max_chars = (size_t)mx;
-        if (parse_vocab(c, vocab, m)) return -1;
     } else {
         vr_tok_set_err(c->err, c->errlen, "model: unsupported type \"%s\" (supported: BPE, WordPiece)", type);
         return -1;
     }
+    if (parse_vocab(c, vocab, m)) return -1;
     const char *unk;
     int r = opt_str(c, o, "unk_token", &unk, &n, "model");
     if (r < 0) return -1;
@@ -730,10 +733,19 @@ static int parse_model(ctx *c, vr_jv o, vr_tok_model *m) {
             return -1;
         }
     }
+    if (is_bpe) {
+        for (int b = 0; b < 256; b++) {
+            char name[8];
+            snprintf(name, sizeof name, "<0x%02X>", b);
+            m->byte_tok[b] = vr_tok_strmap_get(&m->vocab, name, 6);
+        }
+        int touch_special;
+        if (parse_merges(c, merges, m, &touch_special) || vr_tok_bpe_prepare_split(m, touch_special)) return -1;
+        if (!(m->cache = vr_tok_cache_create())) return -1;
+    }
     return 0;
 }
 
-/* ---- added tokens ---- */
 static int parse_added(ctx *c, vr_jv arr, vr_tokenizer *t) {
     if (vr_jv_type(arr) == VR_J_NULL) return 0;
     if (vr_jv_type(arr) != VR_J_ARRAY) {
