@@ -176,10 +176,16 @@ static void conn_close(vr_http_conn *c) {
     if (!uv_is_closing(&c->h.handle)) uv_close(&c->h.handle, on_handle_closed);
 }
 
+static void on_linger_timeout(uv_timer_t *t) { conn_close(t->data); }
+
+/* Write side closed: wait (briefly) for the client to close too, reading and
+ * dropping what it still sends. Closing at once with unread bytes would make
+ * the kernel send a reset, and a client still uploading a body we refused
+ * (413) would lose our answer. */
 static void on_shutdown(uv_shutdown_t *req, int status) {
-    (void)status;
     vr_http_conn *c = req->data;
-    conn_close(c);
+    if (status < 0 || !c->reading || c->closed) conn_close(c);
+    else uv_timer_start(&c->timer, on_linger_timeout, 2000, 0);
     vr_http_conn_unref(c);
 }
 
@@ -187,8 +193,7 @@ static void on_shutdown(uv_shutdown_t *req, int status) {
 static void conn_finish(vr_http_conn *c) {
     if (c->closed || c->finishing) return;
     c->finishing = 1;
-    if (c->reading) uv_read_stop(&c->h.stream);
-    c->reading = 0;
+    uv_timer_stop(&c->timer);
     c->shutdown_req.data = c;
     vr_http_conn_ref(c);
     if (uv_shutdown(&c->shutdown_req, &c->h.stream, on_shutdown) != 0) {
@@ -496,7 +501,7 @@ static void on_timeout(uv_timer_t *t) {
 }
 
 static void arm_timer(vr_http_conn *c) {
-    if (c->closed) return;
+    if (c->closed || c->finishing) return;
     unsigned ms = c->receiving ? c->srv->cfg.request_timeout_ms : c->srv->cfg.idle_timeout_ms;
     if (ms) uv_timer_start(&c->timer, on_timeout, ms, 0);
     else uv_timer_stop(&c->timer);
@@ -576,6 +581,10 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
         return;
     }
     if (n == 0) return;
+    if (c->finishing) { /* lingering close: drop what still arrives */
+        c->in_len = c->in_off = 0;
+        return;
+    }
     c->in_len += (size_t)n;
     if (c->busy) {
         /* Pipelined bytes wait; stop reading if far too many pile up. */
