@@ -11,6 +11,8 @@
  *   2. one softmax update per head per run: new maximum, rescale of the
  *      accumulated output if it grew, exp of the run's scores (vector exp),
  *   3. out += p * V over the run, V rows read once for the group.
+ * K/V of a bf16 or f16 cache are widened to f32 in registers as they are
+ * read; each cache dtype gets its own instantiation of the loops.
  */
 #include "kernels/cpu/simd.h"
 
@@ -21,7 +23,8 @@
 
 #include "kernels/cpu/simd_math_avx2.h"
 
-#define VR_TARGET __attribute__((target("avx2,fma")))
+#define VR_TARGET __attribute__((target("avx2,fma,f16c")))
+#define VR_INLINE __attribute__((always_inline)) inline
 
 /* Heads handled together and tokens per run: their product bounds the
  * on-stack score buffer. */
@@ -35,21 +38,29 @@ VR_TARGET static inline float hsum8(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+/* 8 cache elements from element index i as f32. */
+VR_TARGET static VR_INLINE __m256 load8(const void *p, size_t i, vr_dtype dt) {
+    if (dt == VR_F32) return _mm256_loadu_ps((const float *)p + i);
+    __m128i h = _mm_loadu_si128((const __m128i *)((const uint16_t *)p + i));
+    if (dt == VR_F16) return _mm256_cvtph_ps(h);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
 /* score[g][i] = dot(q[g], k row i) for G heads and n rows of dim D. */
-VR_TARGET static void run_scores(float score[HEADS_MAX][RUN_MAX], const float *const *qg, int G,
-                                 const float *k, int n, int D) {
+VR_TARGET static VR_INLINE void run_scores(float score[HEADS_MAX][RUN_MAX], const float *const *qg,
+                                           int G, const void *k, vr_dtype dt, int n, int D) {
     const int D8 = D & ~7;
     for (int i = 0; i < n; i++) {
-        const float *kr = k + (size_t)i * D;
+        size_t row = (size_t)i * D;
         __m256 acc[HEADS_MAX];
         for (int g = 0; g < G; g++) acc[g] = _mm256_setzero_ps();
         for (int d = 0; d < D8; d += 8) {
-            __m256 kv = _mm256_loadu_ps(kr + d);
+            __m256 kv = load8(k, row + (size_t)d, dt);
             for (int g = 0; g < G; g++) acc[g] = _mm256_fmadd_ps(_mm256_loadu_ps(qg[g] + d), kv, acc[g]);
         }
         for (int g = 0; g < G; g++) {
             float s = hsum8(acc[g]);
-            for (int d = D8; d < D; d++) s += qg[g][d] * kr[d];
+            for (int d = D8; d < D; d++) s += qg[g][d] * vr_cpu_weight_at(k, dt, row + (size_t)d);
             score[g][i] = s;
         }
     }
@@ -102,14 +113,14 @@ VR_TARGET static void run_softmax(float score[HEADS_MAX][RUN_MAX], int G, int n,
 }
 
 /* og[g] += sum_i p[g][i] * v row i. */
-VR_TARGET static void run_values(float score[HEADS_MAX][RUN_MAX], int G, const float *v, int n,
-                                 float *const *og, int D) {
+VR_TARGET static VR_INLINE void run_values(float score[HEADS_MAX][RUN_MAX], int G, const void *v,
+                                           vr_dtype dt, int n, float *const *og, int D) {
     const int D8 = D & ~7;
     for (int d = 0; d < D8; d += 8) {
         __m256 acc[HEADS_MAX];
         for (int g = 0; g < G; g++) acc[g] = _mm256_loadu_ps(og[g] + d);
         for (int i = 0; i < n; i++) {
-            __m256 vv = _mm256_loadu_ps(v + (size_t)i * D + d);
+            __m256 vv = load8(v, (size_t)i * D + (size_t)d, dt);
             for (int g = 0; g < G; g++)
                 acc[g] = _mm256_fmadd_ps(_mm256_broadcast_ss(&score[g][i]), vv, acc[g]);
         }
@@ -118,12 +129,13 @@ VR_TARGET static void run_values(float score[HEADS_MAX][RUN_MAX], int G, const f
     for (int d = D8; d < D; d++)
         for (int g = 0; g < G; g++) {
             float s = og[g][d];
-            for (int i = 0; i < n; i++) s += score[g][i] * v[(size_t)i * D + d];
+            for (int i = 0; i < n; i++) s += score[g][i] * vr_cpu_weight_at(v, dt, (size_t)i * D + (size_t)d);
             og[g][d] = s;
         }
 }
 
-VR_TARGET void vr_avx2_attention_unit(const vr_attn_args *a, int s, int kvh, int t0, int t1) {
+VR_TARGET static VR_INLINE void attention_unit(const vr_attn_args *a, int s, int kvh, int t0,
+                                               int t1, vr_dtype dt) {
     const vr_attn_meta *mt = a->meta;
     const vr_cpu_kv *kv = a->kv;
     const int D = a->head_dim;
@@ -131,8 +143,6 @@ VR_TARGET void vr_avx2_attention_unit(const vr_attn_args *a, int s, int kvh, int
     const int bs = mt->block_size;
     const int32_t *bt = mt->block_table + (size_t)s * mt->max_blocks_per_seq;
     const int ctx = mt->context_len[s];
-    float *kpool = kv->k + (size_t)a->layer * kv->layer_floats;
-    float *vpool = kv->v + (size_t)a->layer * kv->layer_floats;
     float score[HEADS_MAX][RUN_MAX];
 
     for (int t = t0; t < t1; t++) {
@@ -160,11 +170,11 @@ VR_TARGET void vr_avx2_attention_unit(const vr_attn_args *a, int s, int kvh, int
                 if (n > hi - j + 1) n = hi - j + 1;
                 if (n > RUN_MAX) n = RUN_MAX;
                 int block = bt[j / bs];
-                const float *kr = vr_cpu_kv_row(kpool, kv, block, kvh, off);
-                const float *vr = vr_cpu_kv_row(vpool, kv, block, kvh, off);
-                run_scores(score, qg, G, kr, n, D);
+                const void *kr = vr_cpu_kv_row(kv->k, kv, a->layer, block, kvh, off);
+                const void *vr = vr_cpu_kv_row(kv->v, kv, a->layer, block, kvh, off);
+                run_scores(score, qg, G, kr, dt, n, D);
                 run_softmax(score, G, n, a->scale, a->softcap, m, l, og, D);
-                run_values(score, G, vr, n, og, D);
+                run_values(score, G, vr, dt, n, og, D);
                 j += n;
             }
             for (int g = 0; g < G; g++) {
@@ -172,6 +182,24 @@ VR_TARGET void vr_avx2_attention_unit(const vr_attn_args *a, int s, int kvh, int
                 for (int d = 0; d < D; d++) og[g][d] *= inv;
             }
         }
+    }
+}
+
+VR_TARGET static void unit_f32(const vr_attn_args *a, int s, int kvh, int t0, int t1) {
+    attention_unit(a, s, kvh, t0, t1, VR_F32);
+}
+VR_TARGET static void unit_bf16(const vr_attn_args *a, int s, int kvh, int t0, int t1) {
+    attention_unit(a, s, kvh, t0, t1, VR_BF16);
+}
+VR_TARGET static void unit_f16(const vr_attn_args *a, int s, int kvh, int t0, int t1) {
+    attention_unit(a, s, kvh, t0, t1, VR_F16);
+}
+
+void vr_avx2_attention_unit(const vr_attn_args *a, int s, int kvh, int t0, int t1) {
+    switch (a->kv->desc.dtype) {
+    case VR_F32: unit_f32(a, s, kvh, t0, t1); return;
+    case VR_BF16: unit_bf16(a, s, kvh, t0, t1); return;
+    case VR_F16: unit_f16(a, s, kvh, t0, t1); return;
     }
 }
 

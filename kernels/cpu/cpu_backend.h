@@ -27,24 +27,28 @@ typedef enum vr_cpu_isa {
 vr_cpu_isa vr_cpu_isa_detect(void);
 const char *vr_cpu_isa_name(vr_cpu_isa isa);
 
-/* Paged KV cache, one K pool and one V pool per layer. Layout of each pool:
- *   [num_blocks][num_kv_heads][block_size][head_dim]  (f32)
+/* Paged KV cache, one K pool and one V pool per layer, elements of
+ * desc.dtype (f32, bf16 or f16; native byte order). Layout of each pool:
+ *   [num_blocks][num_kv_heads][block_size][head_dim]
  * so the block_size x head_dim tile one kv head reads from one block is
  * contiguous: attention streams it with unit stride. */
 typedef struct vr_cpu_kv {
     vr_kv_cache_desc desc;
-    size_t block_floats; /* floats of one block of one layer (one of K or V) */
-    size_t layer_floats; /* num_blocks * block_floats */
-    float *k;            /* [num_layers][layer_floats] */
-    float *v;
+    size_t esize;       /* bytes per element */
+    size_t block_elems; /* elements of one block of one layer (one of K or V) */
+    size_t layer_elems; /* num_blocks * block_elems */
+    unsigned char *k;   /* [num_layers][layer_elems] */
+    unsigned char *v;
 } vr_cpu_kv;
 
-/* Address of token `off` of block `block`, kv head `kvh`, in one layer's pool. */
-static inline float *vr_cpu_kv_row(float *pool, const vr_cpu_kv *kv, int block, int kvh,
-                                   int off) {
+/* Address of token `off` of block `block`, kv head `kvh`, in layer `layer`
+ * of a pool (kv->k or kv->v). */
+static inline const void *vr_cpu_kv_row(const unsigned char *pool, const vr_cpu_kv *kv, int layer,
+                                        int block, int kvh, int off) {
     const vr_kv_cache_desc *d = &kv->desc;
-    return pool + (size_t)block * kv->block_floats +
-           ((size_t)kvh * (size_t)d->block_size + (size_t)off) * (size_t)d->head_dim;
+    size_t e = (size_t)layer * kv->layer_elems + (size_t)block * kv->block_elems +
+               ((size_t)kvh * (size_t)d->block_size + (size_t)off) * (size_t)d->head_dim;
+    return pool + e * kv->esize;
 }
 
 /* cos/sin of RoPE angles per position, grown on demand (rope_table.c). */

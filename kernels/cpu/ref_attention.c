@@ -19,8 +19,7 @@ void vr_ref_attention_unit(const vr_attn_args *a, int s, int kvh, int t0, int t1
     const int bs = mt->block_size;
     const int32_t *bt = mt->block_table + (size_t)s * mt->max_blocks_per_seq;
     const int ctx = mt->context_len[s];
-    float *kpool = kv->k + (size_t)a->layer * kv->layer_floats;
-    float *vpool = kv->v + (size_t)a->layer * kv->layer_floats;
+    const vr_dtype dt = kv->desc.dtype;
 
     for (int t = t0; t < t1; t++) {
         int pos = mt->positions[t];
@@ -36,10 +35,10 @@ void vr_ref_attention_unit(const vr_attn_args *a, int s, int kvh, int t0, int t1
             float m = -INFINITY, l = 0.0f;
             for (int j = lo; j <= hi; j++) {
                 int block = bt[j / bs], off = j % bs;
-                const float *kr = vr_cpu_kv_row(kpool, kv, block, kvh, off);
-                const float *vr = vr_cpu_kv_row(vpool, kv, block, kvh, off);
+                const void *kr = vr_cpu_kv_row(kv->k, kv, a->layer, block, kvh, off);
+                const void *vr = vr_cpu_kv_row(kv->v, kv, a->layer, block, kvh, off);
                 float sc = 0.0f;
-                for (int d = 0; d < D; d++) sc += qh[d] * kr[d];
+                for (int d = 0; d < D; d++) sc += qh[d] * vr_cpu_weight_at(kr, dt, (size_t)d);
                 sc *= a->scale;
                 if (a->softcap > 0.0f) sc = a->softcap * tanhf(sc / a->softcap);
                 if (sc > m) {
@@ -50,7 +49,7 @@ void vr_ref_attention_unit(const vr_attn_args *a, int s, int kvh, int t0, int t1
                 }
                 float p = expf(sc - m);
                 l += p;
-                for (int d = 0; d < D; d++) o[d] += p * vr[d];
+                for (int d = 0; d < D; d++) o[d] += p * vr_cpu_weight_at(vr, dt, (size_t)d);
             }
             float inv = l > 0.0f ? 1.0f / l : 0.0f; /* empty range: zeros */
             for (int d = 0; d < D; d++) o[d] *= inv;

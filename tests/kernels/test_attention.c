@@ -60,7 +60,14 @@ static void ref_token(const scenario *sc, const double *Ks, const double *Vs, co
     free(sc_);
 }
 
-static void run_scenario(vr_backend *be, const char *cfg, const scenario *sc, kt_rng *r) {
+static float round_to(float f, vr_dtype dt) {
+    if (dt == VR_BF16) return vr_bf16_to_f32(vr_f32_to_bf16(f));
+    if (dt == VR_F16) return vr_f16_to_f32(vr_f32_to_f16(f));
+    return f;
+}
+
+static void run_scenario(vr_backend *be, const char *cfg, const scenario *sc, vr_dtype kvdt,
+                         kt_rng *r) {
     const int H = sc->heads, KVH = sc->kv_heads, D = sc->head_dim, bs = sc->block_size;
     int max_blocks = 0, ntok = 0, max_ctx = 0, max_q = 0;
     for (int s = 0; s < sc->nseqs; s++) {
@@ -85,7 +92,7 @@ static void run_scenario(vr_backend *be, const char *cfg, const scenario *sc, kt
 
     char err[256];
     vr_kv_cache_desc desc = {.num_layers = 2, .num_blocks = nblocks, .block_size = bs,
-                             .num_kv_heads = KVH, .head_dim = D};
+                             .num_kv_heads = KVH, .head_dim = D, .dtype = kvdt};
     void *kv = be->ops->kv_create(be, &desc, err, sizeof err);
     KT_CHECK(kv != NULL, "kv_create: %s", err);
     if (!kv) return;
@@ -113,8 +120,8 @@ static void run_scenario(vr_backend *be, const char *cfg, const scenario *sc, kt
             float *kd = j < past ? kp + (size_t)j * row : knew + (size_t)(t + j - past) * row;
             float *vd = j < past ? vp + (size_t)j * row : vnew + (size_t)(t + j - past) * row;
             for (size_t i = 0; i < row; i++) {
-                kd[i] = kt_uniform(r);
-                vd[i] = kt_uniform(r);
+                kd[i] = round_to(kt_uniform(r), kvdt); /* what the cache can hold */
+                vd[i] = round_to(kt_uniform(r), kvdt);
                 Ks[s][(size_t)j * row + i] = kd[i];
                 Vs[s][(size_t)j * row + i] = vd[i];
             }
@@ -168,8 +175,8 @@ static void run_scenario(vr_backend *be, const char *cfg, const scenario *sc, kt
                     double got = out[((size_t)tt * H + h) * D + d];
                     if (!(fabs(got - ref[d]) <= tol)) bad++;
                     KT_CHECK(fabs(got - ref[d]) <= tol,
-                             "%s attention '%s' seq %d token %d head %d dim %d: %.9g vs %.9g", cfg,
-                             sc->name, s, tt, h, d, got, ref[d]);
+                             "%s attention '%s' kv %s seq %d token %d head %d dim %d: %.9g vs %.9g",
+                             cfg, sc->name, vr_dtype_name(kvdt), s, tt, h, d, got, ref[d]);
                     if (bad >= 3) goto done;
                 }
             }
@@ -181,9 +188,10 @@ done:
         be->ops->kv_copy_blocks(be, kv, &src, &dst, 1);
         const vr_cpu_kv *ck = kv;
         for (int l = 0; l < 2; l++) {
-            const float *k = ck->k + (size_t)l * ck->layer_floats;
-            KT_CHECK(memcmp(k + (size_t)src * ck->block_floats, k + (size_t)dst * ck->block_floats,
-                            ck->block_floats * sizeof(float)) == 0,
+            KT_CHECK(memcmp(vr_cpu_kv_row(ck->k, ck, l, src, 0, 0), vr_cpu_kv_row(ck->k, ck, l, dst, 0, 0),
+                            ck->block_elems * ck->esize) == 0 &&
+                         memcmp(vr_cpu_kv_row(ck->v, ck, l, src, 0, 0),
+                                vr_cpu_kv_row(ck->v, ck, l, dst, 0, 0), ck->block_elems * ck->esize) == 0,
                      "kv_copy_blocks layer %d", l);
         }
     }
@@ -235,11 +243,14 @@ int main(void) {
         snprintf(name, sizeof name, "[%s x%d]", vr_cpu_isa_name(cfgs[c].isa), cfgs[c].threads);
         vr_backend *be = kt_backend(cfgs[c].threads, cfgs[c].isa);
         kt_rng r = {42u + (uint64_t)c};
-        for (size_t i = 0; i < sizeof kFixed / sizeof *kFixed; i++) run_scenario(be, name, &kFixed[i], &r);
+        static const vr_dtype kv_dtypes[] = {VR_F32, VR_BF16, VR_F16};
+        for (int d = 0; d < 3; d++)
+            for (size_t i = 0; i < sizeof kFixed / sizeof *kFixed; i++)
+                run_scenario(be, name, &kFixed[i], kv_dtypes[d], &r);
         for (int i = 0; i < 40; i++) {
             scenario sc;
             random_scenario(&sc, &r);
-            run_scenario(be, name, &sc, &r);
+            run_scenario(be, name, &sc, kv_dtypes[i % 3], &r);
         }
         vr_backend_destroy(be);
     }

@@ -73,6 +73,11 @@ int main(void) {
     KT_CHECK(be->ops->memory_available(be) > 0, "memory_available");
     vr_kv_cache_desc d = {.num_layers = 28, .num_blocks = 10, .block_size = 16, .num_kv_heads = 8, .head_dim = 128};
     KT_CHECK(be->ops->kv_bytes_per_block(be, &d) == 2ull * 28 * 16 * 8 * 128 * 4, "kv bytes per block");
+    d.dtype = VR_BF16;
+    KT_CHECK(be->ops->kv_bytes_per_block(be, &d) == 2ull * 28 * 16 * 8 * 128 * 2, "bf16 kv bytes per block");
+    d.dtype = (vr_dtype)7;
+    err[0] = 0;
+    KT_CHECK(be->ops->kv_create(be, &d, err, sizeof err) == NULL && strstr(err, "dtype"), "kv_create rejects dtype 7");
     vr_kv_cache_desc bad = {.num_layers = 28, .num_blocks = 0, .block_size = 16, .num_kv_heads = 8, .head_dim = 128};
     err[0] = 0;
     KT_CHECK(be->ops->kv_create(be, &bad, err, sizeof err) == NULL && err[0], "kv_create rejects 0 blocks");
