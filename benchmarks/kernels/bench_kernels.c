@@ -115,11 +115,12 @@ static double bench_matmul(vr_backend *be, vr_dtype dt, int M, int N, int K, dou
 
 /* ---- (c) attention ---- */
 
-static double bench_attention(vr_backend *be, int nseq, int ctx, double min_time, double *gbs_out) {
+static double bench_attention(vr_backend *be, vr_dtype kvdt, int nseq, int ctx, double min_time,
+                              double *gbs_out) {
     const int H = 16, KVH = 8, D = 128, bs = 16;
     int blocks_per_seq = (ctx + bs - 1) / bs;
     vr_kv_cache_desc desc = {.num_layers = 1, .num_blocks = nseq * blocks_per_seq, .block_size = bs,
-                             .num_kv_heads = KVH, .head_dim = D};
+                             .num_kv_heads = KVH, .head_dim = D, .dtype = kvdt};
     char err[256];
     void *kv = be->ops->kv_create(be, &desc, err, sizeof err);
     if (!kv) {
@@ -161,7 +162,7 @@ static double bench_attention(vr_backend *be, int nseq, int ctx, double min_time
         if (c < per) per = c;
         iters++;
     } while (now_s() - t0 < min_time || iters < 3);
-    *gbs_out = 2.0 * nseq * ctx * KVH * D * sizeof(float) / per / 1e9;
+    *gbs_out = 2.0 * nseq * ctx * KVH * D * (double)vr_dtype_size(kvdt) / per / 1e9;
     be->ops->kv_destroy(be, kv);
     free(bt);
     free(krow);
@@ -219,13 +220,16 @@ int main(int argc, char **argv) {
                    100.0 * gbs / bw);
         }
 
-    printf("\n(c) paged attention decode (16 heads, 8 kv heads, head_dim 128, block 16, f32 KV)\n");
-    printf("%-8s %8s %10s %12s %8s\n", "batch", "context", "time(ms)", "KV GB/s", "of bw");
+    printf("\n(c) paged attention decode, one layer (16 heads, 8 kv heads, head_dim 128, block 16)\n");
+    printf("%-6s %-8s %8s %10s %12s %8s\n", "KV", "batch", "context", "time(ms)", "KV GB/s", "of bw");
     static const int ctxs[] = {256, 1024};
-    for (int c = 0; c < 2; c++) {
-        double gbs, per = bench_attention(be, 16, ctxs[c], min_time, &gbs);
-        printf("%-8d %8d %10.3f %12.1f %7.0f%%\n", 16, ctxs[c], per * 1e3, gbs, 100.0 * gbs / bw);
-    }
+    static const vr_dtype kvdts[] = {VR_F32, VR_BF16};
+    for (int d = 0; d < 2; d++)
+        for (int c = 0; c < 2; c++) {
+            double gbs, per = bench_attention(be, kvdts[d], 16, ctxs[c], min_time, &gbs);
+            printf("%-6s %-8d %8d %10.3f %12.1f %7.0f%%\n", vr_dtype_name(kvdts[d]), 16, ctxs[c],
+                   per * 1e3, gbs, 100.0 * gbs / bw);
+        }
     vr_backend_destroy(be);
     return 0;
 }
