@@ -264,3 +264,23 @@ FEATURES += [
     ("undefined_upper", "[{{ nothing|upper }}][{{ nothing|string }}][{{ nothing ~ 'x' }}]", {}),
     ("undefined_tojson_in_if", "{% if nothing is not defined %}ok{% endif %}", {}),
 ]
+
+FEATURES += [
+    ('scope_read_then_set_in_loop', '{% set x = 1 %}{% for i in [1,2] %}{{ x }}{% set x = 2 %}{{ x }}{% endfor %}{{ x }}', {}),
+    ('scope_set_in_if_then_read_in_loop', "{% for i in [1,2] %}{% if i == 1 %}{% set y = 'a' %}{% endif %}[{{ y }}]{% endfor %}", {}),
+    ('scope_macro_reads_later_global', '{% macro m() %}{{ g }}{% endmacro %}{% set g = 5 %}{{ m() }}', {}),
+    ('scope_macro_set_global_same_name', '{% set g = 1 %}{% macro m() %}{% set g = 2 %}{{ g }}{% endmacro %}{{ m() }}{{ g }}', {}),
+    ('scope_nested_loop_set', '{% for a in [1,2] %}{% set s = a %}{% for b in [1] %}{{ s }}{% set s = 9 %}{{ s }}{% endfor %}{{ s }}{% endfor %}', {}),
+    ('scope_loop_var_after', '{% for i in [1,2] %}{% endfor %}[{{ i }}]', {}),
+    ('scope_loop_shadows_ctx', '{% for x in [1] %}{{ x }}{% endfor %}{{ x }}', {'x': 'ctx'}),
+    ('scope_set_overrides_ctx', "{{ x }}{% set x = 'mine' %}{{ x }}", {'x': 'ctx'}),
+    ('scope_with_in_loop', '{% for i in [1, 2] %}{% with j = i * 2 %}{{ j }}{% endwith %}{% endfor %}', {}),
+    ('scope_caller_sees_loop', '{% macro m() %}{{ caller() }}{% endmacro %}{% for i in [1,2] %}{% call m() %}{{ i }}{% endcall %}{% endfor %}', {}),
+    ('scope_macro_loop_var', '{% macro m() %}{{ i }}{% endmacro %}{% for i in [1,2] %}{{ m() }}{% endfor %}', {}),
+    ('scope_if_set_then_else', '{% if false %}{% set z = 1 %}{% endif %}[{{ z }}]{% if true %}{% set z = 2 %}{% endif %}[{{ z }}]', {}),
+    ('scope_loop_in_macro', '{% macro m(xs) %}{% set t = 0 %}{% for x in xs %}{% set t = t + x %}{% endfor %}{{ t }}{% endmacro %}{{ m([1,2,3]) }}', {}),
+    ('scope_ns_in_loop', "{% set ns = namespace(last=none) %}{% for m in ['a','b'] %}{% set ns.last = m %}{% endfor %}{{ ns.last }}", {}),
+    ('scope_set_loop_var', '{% for i in [1,2] %}{% set i = i * 10 %}{{ i }}{% endfor %}', {}),
+    ('scope_loop_filter_uses_outer', '{% set lim = 2 %}{% for i in [1,2,3] if i >= lim %}{{ i }}{% endfor %}', {}),
+    ('scope_recursive_loop_vars', "{% set d = 'D' %}{% for n in [{'c': [{'c': []}]}] recursive %}{{ d }}{{ loop.depth }}{{ loop(n.c) }}{% endfor %}", {}),
+]
