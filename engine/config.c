@@ -192,7 +192,7 @@ static int parse_rope_scaling(ctx *c, const vr_json *root, vr_model_config *cfg,
     if (cfg->rope_scaling == VR_ROPE_YARN) {
         cfg->rope_beta_fast = 32.0f;
         cfg->rope_beta_slow = 1.0f;
-        cfg->rope_original_max_pos = cfg->max_position_embeddings;
+        cfg->rope_original_max_pos = 0;
         int has_att = 0;
         if (get_float(c, rs, "beta_fast", 1, &cfg->rope_beta_fast, NULL) ||
             get_float(c, rs, "beta_slow", 1, &cfg->rope_beta_slow, NULL) ||
@@ -203,6 +203,17 @@ static int parse_rope_scaling(ctx *c, const vr_json *root, vr_model_config *cfg,
             get_float(c, rs, "mscale_all_dim", 0, &ex->rope_mscale_all_dim, NULL))
             return -1;
         ex->rope_mscale_set = has_att;
+        /* As transformers (4.51) does: with the pretrained length given, the
+         * factor is the ratio of the two context lengths (DeepSeek-V3 style
+         * configs grow max_position_embeddings and keep "factor" apart). */
+        if (cfg->rope_original_max_pos > 0)
+            cfg->rope_factor =
+                (float)((double)cfg->max_position_embeddings / cfg->rope_original_max_pos);
+        else
+            cfg->rope_original_max_pos = cfg->max_position_embeddings;
+        ex->rope_yarn_truncate = 1;
+        if (get_bool(c, rs, "truncate", &ex->rope_yarn_truncate))
+            return -1;
     }
     return 0;
 }
@@ -532,8 +543,10 @@ void vr_rope_inv_freq(const vr_model_config *cfg, const vr_config_extra *extra, 
             const double two_pi = 2.0 * VR_PI;
             double low = dim * log(old / (cfg->rope_beta_fast * two_pi)) / (2.0 * log(base));
             double high = dim * log(old / (cfg->rope_beta_slow * two_pi)) / (2.0 * log(base));
-            low = floor(low);
-            high = ceil(high);
+            if (extra->rope_yarn_truncate) {
+                low = floor(low);
+                high = ceil(high);
+            }
             if (low < 0)
                 low = 0;
             if (high > dim - 1)

@@ -16,6 +16,7 @@ typedef struct vr_config_extra {
     float rope_attn_factor; /* yarn's cos/sin multiplier; 1 otherwise */
     int rope_mscale_set;    /* yarn: "attention_factor" given explicitly */
     float rope_mscale, rope_mscale_all_dim; /* yarn (DeepSeek style), 0 = absent */
+    int rope_yarn_truncate; /* yarn: round the correction range to integers (default) */
     int o_proj_bias;        /* o_proj has a bias (Llama/Qwen3 attention_bias) */
 } vr_config_extra;
 

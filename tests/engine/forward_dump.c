@@ -4,6 +4,8 @@
  *
  *   forward_dump logits PLAN OUT.f32 [HIDDEN.f32]
  *   forward_dump greedy MODEL_DIR N ID,ID,...      (prints the N greedy ids)
+ *   forward_dump rope MODEL_DIR   (prints the RoPE attention factor, then
+ *                                  inv_freq, one per line, from config.json)
  *
  * PLAN is whitespace-separated text:
  *   model DIR
@@ -27,6 +29,7 @@
 #include <string.h>
 
 #include "engine/model.h"
+#include "engine/model_internal.h"
 
 #define MAX_SEQS 64
 
@@ -358,11 +361,33 @@ done:
     return rc;
 }
 
+static int run_rope(const char *dir) {
+    vr_model_config c;
+    vr_config_extra ex;
+    char err[512];
+    if (vr_config_load(dir, &c, &ex, err, sizeof err)) {
+        fprintf(stderr, "rope: %s\n", err);
+        return 1;
+    }
+    int half = vr_config_rotary_dim(&c) / 2;
+    float *inv = malloc((size_t)half * sizeof *inv), att;
+    if (!inv)
+        return 1;
+    vr_rope_inv_freq(&c, &ex, inv, &att);
+    printf("%.9g\n", att);
+    for (int i = 0; i < half; i++)
+        printf("%.9g\n", inv[i]);
+    free(inv);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if ((argc == 4 || argc == 5) && strcmp(argv[1], "logits") == 0)
         return run_logits(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
+    if (argc == 3 && strcmp(argv[1], "rope") == 0)
+        return run_rope(argv[2]);
     if (argc == 5 && strcmp(argv[1], "greedy") == 0)
         return run_greedy(argv[2], atoi(argv[3]), argv[4]);
-    fprintf(stderr, "usage: forward_dump logits PLAN OUT.f32 [HIDDEN.f32] | greedy MODEL_DIR N ID,ID,...\n");
+    fprintf(stderr, "usage: forward_dump logits PLAN OUT.f32 [HIDDEN.f32] | greedy MODEL_DIR N ID,ID,... | rope MODEL_DIR\n");
     return 2;
 }
