@@ -1,6 +1,19 @@
 /* engine/model_internal.h — private to the model layer (config.c,
  * model_load.c, model_forward.c, kv_cache.c): the model struct and the
- * helpers these files share. Nothing outside engine/ includes this. */
+ * helpers these files share. Nothing outside engine/ includes this.
+ *
+ * Adding a Llama-family architecture is a matter of flags, not code paths:
+ *   1. config.c: map its "architectures" name (and model_type) to a vr_arch,
+ *      set the HF defaults of its config class, and turn what differs into
+ *      vr_model_config fields (biases, qk_norm, window, norm offset, ...).
+ *   2. model_load.c: load_layer() names the extra tensors it needs (and
+ *      their shapes) behind those flags.
+ *   3. model_forward.c: layer_forward() applies them in textbook order.
+ *   4. tests/reference/ref_forward.py learns the same semantics
+ *      independently, tools/gen_fixture.py gets a tiny preset, and
+ *      tests/engine/CMakeLists.txt an oracle test for it.
+ * The forward is not reentrant: one vr_model_forward at a time per model
+ * (its scratch buffers belong to the model). */
 #ifndef VR_ENGINE_MODEL_INTERNAL_H
 #define VR_ENGINE_MODEL_INTERNAL_H
 
