@@ -1,7 +1,7 @@
-/* tests/bench/fake_server.c — see fake_server.h. Timings are absolute
- * deadlines from the moment the request was read (clock_nanosleep with
- * TIMER_ABSTIME), so scheduling jitter on a busy machine delays one chunk
- * without shifting all the later ones. */
+/* tests/bench/fake_server.c — see fake_server.h. Timings are deadlines
+ * (clock_nanosleep with TIMER_ABSTIME) from the moment the request was read
+ * (first token) and from the previous chunk's send (later tokens), so on a
+ * busy machine every gap can only come out longer, never shorter. */
 #include "tests/bench/fake_server.h"
 
 #include <arpa/inet.h>
@@ -29,7 +29,26 @@ struct fake_server {
     int n_conns;
     atomic_int stopping;
     atomic_long requests;
+    /* server-side timings of completed streams (under mu) */
+    double *ttft, *span, *gap;
+    size_t n_streams, cap_ttft, n_span, cap_span, n_gaps, cap_gaps;
 };
+
+static double ms_since(const struct timespec *a, const struct timespec *b) {
+    return (double)(b->tv_sec - a->tv_sec) * 1e3 + (double)(b->tv_nsec - a->tv_nsec) / 1e6;
+}
+
+static int push(double **arr, size_t *n, size_t *cap, double v) {
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 256;
+        double *p = realloc(*arr, c * sizeof *p);
+        if (!p) return -1;
+        *arr = p;
+        *cap = c;
+    }
+    (*arr)[(*n)++] = v;
+    return 0;
+}
 
 typedef struct {
     fake_server *s;
@@ -224,9 +243,21 @@ static int do_completion(fake_server *s, sink *out, const char *body, int chat, 
         return -1;
     }
     int sent = 0, k = 0;
+    struct timespec t_prev = *t0, t_first = *t0;
+    double *gaps = malloc(sizeof *gaps * (size_t)n);
+    if (!gaps) return -1;
     while (sent < n) {
         int m = n - sent < per ? n - sent : per;
-        if (o->ttft_ms > 0 || o->itl_ms > 0) sleep_until(t0, (long)o->ttft_ms + (long)k * o->itl_ms);
+        /* first token ttft_ms after the request; each later one itl_ms after the
+         * previous one actually went out, so a late wake-up delays the rest
+         * instead of bunching them: gaps on the wire are never shorter */
+        if (k == 0 && o->ttft_ms > 0) sleep_until(t0, o->ttft_ms);
+        if (k > 0 && o->itl_ms > 0) sleep_until(&t_prev, o->itl_ms);
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (k == 0) t_first = now;
+        else gaps[k - 1] = ms_since(&t_prev, &now);
+        t_prev = now;
         char text[256] = "";
         for (int j = 0; j < m && j < 32; j++) strcat(text, "tok ");
         if (chat)
@@ -235,17 +266,31 @@ static int do_completion(fake_server *s, sink *out, const char *body, int chat, 
         else
             snprintf(ev, sizeof ev, "{\"id\":\"x\",\"object\":\"%s\",\"choices\":[{\"index\":0,\"text\":\"%s\","
                      "\"finish_reason\":%s}]}", obj, text, sent + m == n ? "\"length\"" : "null");
-        if (send_event(out, ev)) return -1;
+        if (send_event(out, ev)) {
+            free(gaps);
+            return -1;
+        }
         sent += m;
         k++;
-        if (o->mode == FAKE_CLOSE_MID && k == 2) return -1; /* caller closes: truncated chunked body */
+        if (o->mode == FAKE_CLOSE_MID && k == 2) { /* caller closes: truncated chunked body */
+            free(gaps);
+            return -1;
+        }
         if (o->mode == FAKE_ERROR_EVENT && k == 2) {
             send_event(out, "{\"error\":{\"message\":\"engine died\",\"code\":500}}");
             send_event(out, "[DONE]");
             send_chunk(out, "", 0);
+            free(gaps);
             return keep ? 0 : -1;
         }
     }
+    pthread_mutex_lock(&s->mu);
+    if (push(&s->ttft, &s->n_streams, &s->cap_ttft, ms_since(t0, &t_first)) == 0 &&
+        push(&s->span, &s->n_span, &s->cap_span, ms_since(&t_first, &t_prev)) != 0)
+        s->n_streams--; /* keep the two per-stream arrays the same length */
+    for (int i = 0; i + 1 < k; i++) push(&s->gap, &s->n_gaps, &s->cap_gaps, gaps[i]);
+    pthread_mutex_unlock(&s->mu);
+    free(gaps);
     snprintf(ev, sizeof ev, "{\"id\":\"x\",\"object\":\"%s\",\"choices\":[],\"usage\":{\"prompt_tokens\":%d,"
              "\"completion_tokens\":%d,\"total_tokens\":%d}}", obj, prompt_tokens, n, prompt_tokens + n);
     if (send_event(out, ev)) return -1;
@@ -426,6 +471,35 @@ fake_server *fake_server_start(const fake_server_opts *o) {
 }
 
 int fake_server_port(const fake_server *s) { return s->port; }
+
+int fake_server_timings(fake_server *s, fake_timings *out) {
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&s->mu);
+    size_t n = s->n_streams, g = s->n_gaps;
+    out->ttft = malloc((n + 1) * sizeof(double));
+    out->span = malloc((n + 1) * sizeof(double));
+    out->gap = malloc((g + 1) * sizeof(double));
+    if (out->ttft && out->span && out->gap) {
+        if (n) memcpy(out->ttft, s->ttft, n * sizeof(double));
+        if (n) memcpy(out->span, s->span, n * sizeof(double));
+        if (g) memcpy(out->gap, s->gap, g * sizeof(double));
+        out->n_streams = n;
+        out->n_gaps = g;
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (!out->ttft || !out->span || !out->gap) {
+        fake_timings_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+void fake_timings_free(fake_timings *t) {
+    free(t->ttft);
+    free(t->span);
+    free(t->gap);
+    memset(t, 0, sizeof *t);
+}
 long fake_server_requests(const fake_server *s) { return atomic_load(&((fake_server *)s)->requests); }
 
 void fake_server_stop(fake_server *s) {
@@ -442,5 +516,8 @@ void fake_server_stop(fake_server *s) {
         close(s->fds[i]);
     }
     pthread_mutex_destroy(&s->mu);
+    free(s->ttft);
+    free(s->span);
+    free(s->gap);
     free(s);
 }

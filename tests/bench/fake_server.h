@@ -1,11 +1,13 @@
 /* tests/bench/fake_server.h — a small OpenAI-compatible streaming server for
  * testing the load generator: it streams with KNOWN timings (first token
- * ttft_ms after the request, then one token every itl_ms, each token one
- * SSE chunk, usage at the end), or misbehaves in one chosen way.
+ * ttft_ms after the request, then one token itl_ms after the previous, each
+ * token one SSE chunk, usage at the end), or misbehaves in one chosen way.
  * Plain sockets and one thread per connection; binds 127.0.0.1 on an
  * ephemeral port; stops (joining every thread) on fake_server_stop. */
 #ifndef VR_TESTS_FAKE_SERVER_H
 #define VR_TESTS_FAKE_SERVER_H
+
+#include <stddef.h>
 
 typedef enum {
     FAKE_TIMED,        /* well-behaved, timed stream */
@@ -35,6 +37,18 @@ typedef struct fake_server fake_server;
 fake_server *fake_server_start(const fake_server_opts *o);
 int fake_server_port(const fake_server *s);
 long fake_server_requests(const fake_server *s); /* completion requests answered */
+
+/* What the server actually did, measured on its side (ms), for streams that
+ * completed: time from reading the request to sending the first token, every
+ * gap between token chunks, and first-to-last token span per stream. On a
+ * busy machine these drift from the nominal ttft_ms / itl_ms; the harness
+ * must report these, not the nominal ones. Arrays are malloc'd copies. */
+typedef struct fake_timings {
+    double *ttft, *gap, *span;
+    size_t n_streams, n_gaps;
+} fake_timings;
+int fake_server_timings(fake_server *s, fake_timings *out);
+void fake_timings_free(fake_timings *t);
 void fake_server_stop(fake_server *s);
 
 #endif

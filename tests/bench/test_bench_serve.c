@@ -12,6 +12,7 @@
 
 #include "benchmarks/serve/bench_serve.h"
 #include "benchmarks/serve/bjson.h"
+#include "benchmarks/serve/stats.h"
 #include "tests/bench/fake_server.h"
 
 static int failures;
@@ -30,6 +31,46 @@ static int failures;
             failures++;                                                                              \
         }                                                                                            \
     } while (0)
+
+/* Timings from a sleeping server can only come out late on a busy machine,
+ * never early: lower bounds are tight, upper bounds leave room for load. */
+#define RANGE(a, lo, hi)                                                                            \
+    do {                                                                                            \
+        double _a = (a);                                                                            \
+        if (!(_a >= (lo) && _a <= (hi))) {                                                          \
+            fprintf(stderr, "%s:%d: %s = %g, expected in [%g, %g]\n", __FILE__, __LINE__, #a, _a,     \
+                    (double)(lo), (double)(hi));                                                    \
+            failures++;                                                                             \
+        }                                                                                           \
+    } while (0)
+
+/* Medians and upper bounds of timings are "soft": a scenario whose soft
+ * checks fail is run again (up to 3 times) before they count, because a
+ * shared CI machine can stall any process for tens of milliseconds. Hard
+ * checks (counts, lower bounds that causality guarantees, figures that are
+ * pure arithmetic on the samples) always count. */
+static int soft_failures;
+#define SOFT_RANGE(a, lo, hi)                                                                       \
+    do {                                                                                            \
+        double _a = (a);                                                                            \
+        if (!(_a >= (lo) && _a <= (hi))) {                                                          \
+            fprintf(stderr, "%s:%d: %s = %g, expected in [%g, %g] (timing)\n", __FILE__, __LINE__, #a, \
+                    _a, (double)(lo), (double)(hi));                                                \
+            soft_failures++;                                                                        \
+        }                                                                                           \
+    } while (0)
+
+/* Runs fn up to 3 times until its soft checks pass. */
+static void with_retries(const char *name, void (*fn)(const void *), const void *arg) {
+    for (int attempt = 1; attempt <= 3; attempt++) {
+        soft_failures = 0;
+        fn(arg);
+        if (!soft_failures) return;
+        fprintf(stderr, "%s: %d timing check(s) off on attempt %d%s\n", name, soft_failures, attempt,
+                attempt < 3 ? ", retrying" : "");
+    }
+    failures += soft_failures;
+}
 
 static char tmpdir[64];
 
@@ -84,10 +125,11 @@ static double num(const vr_bj *o, const char *k) {
     return v;
 }
 
-/* Known timings: first token 60 ms after the request, then one every 15 ms,
+/* Known timings: first token 80 ms after the request, then one every 20 ms,
  * 12 tokens per request, 8 requests, at most 4 in flight (two waves). */
-static void test_timed(const char *endpoint) {
-    fake_server_opts o = {.mode = FAKE_TIMED, .ttft_ms = 60, .itl_ms = 15, .vocab = 0};
+static void test_timed(const void *arg) {
+    const char *endpoint = arg;
+    fake_server_opts o = {.mode = FAKE_TIMED, .ttft_ms = 80, .itl_ms = 20, .vocab = 0};
     fake_server *s = fake_server_start(&o);
     CHECK(s != NULL);
     if (!s) return;
@@ -98,7 +140,15 @@ static void test_timed(const char *endpoint) {
                          "--ignore-eos", "--goodput", "ttft:1000", "tpot:200", NULL);
     CHECK(rc == 0);
     CHECK(fake_server_requests(s) == 8);
+    fake_timings ft;
+    CHECK(fake_server_timings(s, &ft) == 0);
     fake_server_stop(s);
+    CHECK(ft.n_streams == 8 && ft.n_gaps == 88);
+    vr_bench_dist srv_gap, srv_ttft, srv_span;
+    vr_bench_dist_of(ft.gap, ft.n_gaps, &srv_gap);
+    vr_bench_dist_of(ft.ttft, ft.n_streams, &srv_ttft);
+    vr_bench_dist_of(ft.span, ft.n_streams, &srv_span);
+    fake_timings_free(&ft);
     vr_bj_doc *d = load_json(json);
     CHECK(d != NULL);
     if (!d) return;
@@ -111,14 +161,21 @@ static void test_timed(const char *endpoint) {
     NEAR(num(run, "total_output_tokens"), 96, 0);
     NEAR(num(run, "total_input_tokens"), 160, 0); /* the fake counts words; the word list makes 20 */
     NEAR(num(run, "max_in_flight"), 4, 0);
-    /* E2E of one request = 60 + 11 * 15 = 225 ms; two waves back to back */
-    NEAR(num(run, "median_ttft_ms"), 60, 20);
-    NEAR(num(run, "median_itl_ms"), 15, 5);
-    NEAR(num(run, "mean_tpot_ms"), 15, 4);
-    NEAR(num(run, "median_e2el_ms"), 225, 40);
-    NEAR(num(run, "p99_ttft_ms"), 60, 60);
+    /* E2E of one request = 80 + 11 * 20 = 300 ms; two waves back to back.
+     * Nothing can arrive before the server sends it: the lower bounds are hard. */
+    RANGE(num(run, "min_ttft_ms"), 79.5, 1e9);
+    RANGE(num(run, "min_e2el_ms"), 299.5, 1e9);
     double dur = num(run, "duration");
-    NEAR(dur, 0.450, 0.15);
+    RANGE(dur, 0.599, 1e9);
+    /* The figures match what the server actually did (its own clock, same
+     * machine): the harness adds only its delivery delay on top. */
+    SOFT_RANGE(num(run, "median_ttft_ms") - srv_ttft.median, -0.5, 10);
+    SOFT_RANGE(num(run, "median_itl_ms") - srv_gap.median, -3, 3);
+    SOFT_RANGE(num(run, "mean_itl_ms") - srv_gap.mean, -2, 2);
+    SOFT_RANGE(num(run, "mean_tpot_ms") - srv_span.mean / 11, -2, 2);
+    /* and, unless the machine is badly overloaded, the nominal schedule */
+    SOFT_RANGE(num(run, "median_itl_ms"), 18, 40);
+    SOFT_RANGE(num(run, "median_e2el_ms"), 299.5, 600);
     NEAR(num(run, "output_throughput"), 96 / dur, 1e-3 * 96 / dur);
     NEAR(num(run, "request_throughput"), 8 / dur, 1e-3 * 8 / dur);
     NEAR(num(run, "request_goodput"), 8 / dur, 1e-3 * 8 / dur);
@@ -129,7 +186,9 @@ static void test_timed(const char *endpoint) {
         CHECK(vr_bj_get(q, "ok")->num == 1);
         CHECK(vr_bj_get(q, "itl_ms")->n == 11);
         NEAR(num(q, "output_tokens"), 12, 0);
-        NEAR(num(q, "ttft_ms"), 60, 40);
+        RANGE(num(q, "ttft_ms"), 79.5, 1e9);
+        /* per request, TPOT is exactly (E2E - TTFT) / (12 - 1) */
+        NEAR(num(q, "tpot_ms"), (num(q, "e2el_ms") - num(q, "ttft_ms")) / 11, 1e-3);
     }
     static const char *const fields[] = {"duration", "request_throughput", "input_throughput",
         "output_throughput", "total_token_throughput", "mean_ttft_ms", "median_ttft_ms", "p90_ttft_ms",
@@ -141,7 +200,8 @@ static void test_timed(const char *endpoint) {
 }
 
 /* Several tokens per chunk: one ITL sample per chunk, TPOT from usage. */
-static void test_multi_token_chunks(void) {
+static void test_multi_token_chunks(const void *arg) {
+    (void)arg;
     fake_server_opts o = {.mode = FAKE_TIMED, .ttft_ms = 30, .itl_ms = 20, .tokens_per_chunk = 4};
     fake_server *s = fake_server_start(&o);
     if (!s) { CHECK(0); return; }
@@ -149,15 +209,23 @@ static void test_multi_token_chunks(void) {
     snprintf(json, sizeof json, "%s/multi.json", tmpdir);
     CHECK(run_harness(fake_server_port(s), json, "--num-prompts", "3", "--random-input-len", "5",
                       "--random-output-len", "16", NULL) == 0);
+    fake_timings ft;
+    CHECK(fake_server_timings(s, &ft) == 0);
     fake_server_stop(s);
+    vr_bench_dist srv_gap, srv_span;
+    vr_bench_dist_of(ft.gap, ft.n_gaps, &srv_gap);
+    vr_bench_dist_of(ft.span, ft.n_streams, &srv_span);
+    CHECK(ft.n_gaps == 9); /* 3 streams x 3 gaps between 4 chunks */
+    fake_timings_free(&ft);
     vr_bj_doc *d = load_json(json);
     if (!d) { CHECK(0); return; }
     const vr_bj *run = vr_bj_at(vr_bj_get(vr_bj_root(d), "runs"), 0);
     const vr_bj *q = vr_bj_at(vr_bj_get(run, "requests"), 0);
     CHECK(vr_bj_get(q, "itl_ms")->n == 3); /* 4 chunks -> 3 gaps */
     NEAR(num(q, "output_tokens"), 16, 0);
-    NEAR(num(run, "median_itl_ms"), 20, 6);
-    NEAR(num(run, "mean_tpot_ms"), 60.0 / 15.0, 2); /* (e2e - ttft) / 15 = 60 / 15 */
+    SOFT_RANGE(num(run, "median_itl_ms") - srv_gap.median, -3, 3);
+    SOFT_RANGE(num(run, "mean_tpot_ms") - srv_span.mean / 15, -1, 1); /* 16 tokens, span / 15 */
+    NEAR(num(q, "tpot_ms"), (num(q, "e2el_ms") - num(q, "ttft_ms")) / 15, 1e-3);
     vr_bj_free(d);
 }
 
@@ -336,9 +404,9 @@ int main(void) {
         perror("mkdtemp");
         return 1;
     }
-    test_timed("/v1/completions");
-    test_timed("/v1/chat/completions");
-    test_multi_token_chunks();
+    with_retries("timed completions", test_timed, "/v1/completions");
+    with_retries("timed chat", test_timed, "/v1/chat/completions");
+    with_retries("multi-token chunks", test_multi_token_chunks, NULL);
     test_failure(FAKE_STATUS_400, "HTTP 400: prompt is too long", NULL, NULL);
     test_failure(FAKE_CLOSE_MID, "truncated", NULL, NULL);
     test_failure(FAKE_GARBAGE_SSE, "malformed JSON", NULL, NULL);
