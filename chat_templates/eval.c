@@ -207,8 +207,10 @@ static int do_slice(rstate *st, const node *at, val obj, val lo, val hi, val ste
     if (obj.t == V_LIST) {
         vlist *l = list_new(st->a, 0);
         if (!l) return rerr_oom(st, at);
-        for (int64_t i = a; s > 0 ? i < b : i > b; i += s)
+        for (int64_t i = a; s > 0 ? i < b : i > b;) {
             if (!list_push(st->a, l, obj.u.l->v[i])) return rerr_oom(st, at);
+            if (__builtin_add_overflow(i, s, &i)) break;
+        }
         *out = v_list(l, obj.flags & VF_TUPLE);
         return 0;
     }
@@ -230,8 +232,10 @@ static int do_slice(rstate *st, const node *at, val obj, val lo, val hi, val ste
     sbuf bb;
     sbuf_init(&bb, st->a);
     sbuf_put(&bb, "", 0);
-    for (int64_t i = a; s > 0 ? i < b : i > b; i += s)
+    for (int64_t i = a; s > 0 ? i < b : i > b;) {
         sbuf_put(&bb, obj.u.s.p + offs[i], offs[i + 1] - offs[i]);
+        if (__builtin_add_overflow(i, s, &i)) break;
+    }
     if (bb.oom) return rerr_oom(st, at);
     *out = v_str(bb.p, bb.n);
     return 0;
@@ -595,7 +599,16 @@ static int apply_chain(rstate *st, scope *sc, const node *f, val x, val *out) {
     return apply_filter_node(st, sc, f, inner, out);
 }
 
+static int stack_exhausted(rstate *st, const node *n) {
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    uintptr_t used = st->stack_base > here ? st->stack_base - here : here - st->stack_base;
+    if (used < RENDER_STACK_BUDGET) return 0;
+    return rerr(st, n, "maximum recursion depth exceeded: template nesting needs more than %zu KiB of stack",
+                (size_t)(RENDER_STACK_BUDGET >> 10));
+}
+
 int eval_expr(rstate *st, scope *sc, const node *n, val *out) {
+    if (stack_exhausted(st, n)) return -1;
     switch (n->kind) {
     case N_CONST: *out = n->lit; return 0;
     case N_NAME: {
@@ -965,6 +978,7 @@ static int exec_for(rstate *st, scope *sc, const node *n, val iterable, int dept
 }
 
 static int exec_node(rstate *st, scope *sc, const node *n) {
+    if (stack_exhausted(st, n)) return -1;
     switch (n->kind) {
     case N_TEXT: return emit(st, n, n->lit.u.s.p, n->lit.u.s.n);
     case N_OUTPUT: {
@@ -1067,5 +1081,6 @@ static int exec_body(rstate *st, scope *sc, node **body, int n) {
 }
 
 int eval_template(rstate *st, scope *root) {
+    st->stack_base = (uintptr_t)__builtin_frame_address(0);
     return exec_body(st, root, st->t->root->items, st->t->root->nitems);
 }

@@ -430,8 +430,10 @@ int apply_filter(rstate *st, scope *sc, const node *at, int id, val x, val *args
         if (x.t == V_INT) { *out = x; return 0; }
         if (x.t == V_BOOL) { *out = v_int(x.u.b); return 0; }
         if (x.t == V_FLOAT) {
+            int64_t iv;
             if (!isfinite(x.u.f)) { *out = dv; return 0; }
-            *out = v_int((int64_t)x.u.f);
+            if (!f64_to_i64(x.u.f, &iv)) return rerr(st, at, "integer too large for 64 bits");
+            *out = v_int(iv);
             return 0;
         }
         if (x.t == V_STR) {
@@ -448,7 +450,9 @@ int apply_filter(rstate *st, scope *sc, const node *at, int id, val x, val *args
                 if (*end == 0 && !(base == 16 && 0)) { *out = v_int(v); return 0; }
                 double d = strtod(buf, &end);
                 if (*end == 0 && isfinite(d) && base == 10 && strchr(buf, 'x') == NULL && strchr(buf, 'X') == NULL) {
-                    *out = v_int((int64_t)d);
+                    int64_t iv;
+                    if (!f64_to_i64(d, &iv)) return rerr(st, at, "integer too large for 64 bits");
+                    *out = v_int(iv);
                     return 0;
                 }
             }

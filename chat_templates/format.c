@@ -285,7 +285,12 @@ int str_percent_format(rstate *st, const node *at, val fmt, val args, val *out) 
         } else if (strchr("diu", t)) {
             if (!val_is_number(v)) return rerr(st, at, "TypeError: %%%c format: a real number is required, not %s", t, val_type_name(v));
             s.type = 'd';
-            val iv = v.t == V_FLOAT ? v_int((int64_t)v.u.f) : v;
+            val iv = v;
+            if (v.t == V_FLOAT) {
+                int64_t k;
+                if (!f64_to_i64(v.u.f, &k)) return rerr(st, at, "OverflowError: cannot convert float to a 64-bit integer");
+                iv = v_int(k);
+            }
             if (format_one(st, at, &b, iv, &s)) return -1;
         } else if (strchr("feEgGxXo", t)) {
             if (!val_is_number(v)) return rerr(st, at, "TypeError: must be real number, not %s", val_type_name(v));

@@ -63,7 +63,8 @@ int call_global(rstate *st, const node *at, int id, val *args, int nargs,
             if (nargs == 3 && int_arg(st, at, args[2], &s)) return -1;
         }
         if (s == 0) return rerr(st, at, "ValueError: range() arg 3 must not be zero");
-        double cnt = s > 0 ? ((double)b - (double)a) / (double)s : ((double)a - (double)b) / (double)-s;
+        double cnt = s > 0 ? ((double)b - (double)a) / (double)s : ((double)a - (double)b) / -(double)s;
+        if (cnt > MAX_RANGE + 1) return rerr(st, at, "OverflowError: Range too big. The sandbox blocks ranges larger than MAX_RANGE (%d).", MAX_RANGE);
         int64_t n = cnt <= 0 ? 0 : (int64_t)cnt + (cnt != (double)(int64_t)cnt);
         if (n > MAX_RANGE) return rerr(st, at, "OverflowError: Range too big. The sandbox blocks ranges larger than MAX_RANGE (%d).", MAX_RANGE);
         vlist *l = list_new(st->a, (size_t)n);

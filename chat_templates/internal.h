@@ -111,6 +111,7 @@ bool val_truthy(val v);
 bool val_equal(val a, val b);                 /* Python == */
 bool val_is_number(val v);                    /* bool, int or float */
 double val_as_double(val v);
+bool f64_to_i64(double d, int64_t *out);       /* false when out of range or NaN */
 const char *val_type_name(val v);             /* Python type name: 'str', 'list', ... */
 /* Python str(v) / repr(v) appended to b. str of undefined is empty. */
 bool val_str(sbuf *b, val v);
@@ -266,7 +267,12 @@ typedef struct rstate {
     val *globals;         /* dense, indexed by symbol */
     time_t now; bool have_now;
     int ctl;              /* 0, CTL_BREAK, CTL_CONTINUE while unwinding */
+    uintptr_t stack_base; /* frame address where the render started */
 } rstate;
+
+/* C stack a render may use: the evaluator recurses on nested expressions
+ * and macro calls, so depth limits alone cannot bound it */
+#define RENDER_STACK_BUDGET ((uintptr_t)1 << 20)
 
 enum { CTL_BREAK = 1, CTL_CONTINUE = 2 };
 

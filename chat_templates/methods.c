@@ -3,6 +3,7 @@
  * modify a list or dict in place (append, extend, insert, remove, reverse,
  * sort; update, pop, popitem, setdefault, clear) are a SecurityError.
  * list.pop and list.clear are not on jinja2's list and so are allowed. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include "chat_templates/internal.h"
@@ -422,7 +423,7 @@ int call_method(rstate *st, const node *at, val self, const char *name, size_t n
         break;
     }
     case V_FLOAT:
-        if (IS("is_integer")) { *out = v_bool(self.u.f == (double)(int64_t)self.u.f); return 0; }
+        if (IS("is_integer")) { *out = v_bool(isfinite(self.u.f) && self.u.f == trunc(self.u.f)); return 0; }
         break;
     default: break;
     }

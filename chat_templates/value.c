@@ -74,6 +74,14 @@ bool dict_set(arena *a, vdict *d, val k, val v) {
 val v_list(vlist *l, bool tuple) { val v = {0}; v.t = V_LIST; v.flags = tuple ? VF_TUPLE : 0; v.u.l = l; return v; }
 val v_dict(vdict *d) { val v = {0}; v.t = V_DICT; v.u.d = d; return v; }
 
+bool f64_to_i64(double d, int64_t *out) {
+    /* truncation toward zero, refused where C's conversion would be undefined */
+    if (!(d > -9223372036854775808.0 - 1024.0 && d < 9223372036854775808.0)) return false;
+    if (d <= -9223372036854775808.0) { *out = INT64_MIN; return true; }
+    *out = (int64_t)d;
+    return true;
+}
+
 bool val_truthy(val v) {
     switch (v.t) {
     case V_UNDEF: case V_NONE: return false;

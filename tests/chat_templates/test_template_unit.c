@@ -109,6 +109,19 @@ static void test_hostile(void) {
     expect_err("{% macro a() %}{{ b() }}{% endmacro %}{% macro b() %}{{ a() }}{% endmacro %}{{ a() }}", NULL, NULL, "recursion");
     /* recursive loop without end */
     expect_err("{% for x in [[1]] recursive %}{{ loop([x]) }}{% endfor %}", NULL, NULL, "recursion");
+    /* recursion whose every level also nests expressions deeply: the stack
+     * guard stops it before the C stack runs out */
+    {
+        char big[8192];
+        size_t q = 0;
+        q += (size_t)sprintf(big + q, "{%% macro f(n) %%}{{ ");
+        for (int i = 0; i < 50; i++) big[q++] = '(';
+        q += (size_t)sprintf(big + q, "f(n + 1)");
+        for (int i = 0; i < 50; i++) big[q++] = ')';
+        q += (size_t)sprintf(big + q, " }}{%% endmacro %%}{{ f(0) }}");
+        vr_template_limits deep = {.max_recursion_depth = 100000};
+        expect_err(big, NULL, &deep, "recursion");
+    }
     /* long loops */
     expect_err("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", NULL, &small, "loop iteration limit");
     /* huge output */
