@@ -377,6 +377,15 @@ static void *conn_main(void *arg) {
         }
         char method[8] = "", path[128] = "";
         sscanf(buf, "%7s %127s", method, path);
+        int authorized = 1;
+        if (s->o.api_key) { /* the header must be in the head, exactly */
+            char want[300];
+            snprintf(want, sizeof want, "\r\nAuthorization: Bearer %s\r\n", s->o.api_key);
+            char saved = buf[head_len];
+            buf[head_len] = 0;
+            authorized = strstr(buf, want) != NULL;
+            buf[head_len] = saved;
+        }
         char *body = malloc(body_len + 1);
         if (!body) goto out;
         memcpy(body, buf + head_len, body_len);
@@ -387,7 +396,9 @@ static void *conn_main(void *arg) {
         served++;
         int keep = !(s->o.close_every > 0 && served % s->o.close_every == 0);
         int rc;
-        if (!strcmp(path, "/v1/models"))
+        if (!authorized && !strncmp(path, "/v1/", 4))
+            rc = respond_json(fd, 401, "{\"error\":{\"message\":\"invalid API key\",\"code\":401}}", 1);
+        else if (!strcmp(path, "/v1/models"))
             rc = respond_json(fd, 200, "{\"object\":\"list\",\"data\":[{\"id\":\"fake-model\",\"object\":\"model\"}]}", 1);
         else if (!strcmp(path, "/tokenize") && s->o.vocab) rc = do_tokenize(fd, body);
         else if (!strcmp(path, "/detokenize") && s->o.vocab) rc = do_detokenize(fd, body);

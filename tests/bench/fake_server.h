@@ -29,6 +29,7 @@ typedef struct fake_server_opts {
     int tokens_per_chunk;    /* >1: several tokens' text in one chunk */
     int vocab;               /* serve /tokenize and /detokenize */
     int close_every;         /* >0: answer every Nth request with Connection: close */
+    const char *api_key;     /* non-NULL: routes under /v1/ need "Authorization: Bearer <key>", else 401 */
 } fake_server_opts;
 
 typedef struct fake_server fake_server;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "benchmarks/serve/bench.h"
 #include "benchmarks/serve/bench_serve.h"
 #include "benchmarks/serve/bjson.h"
 #include "benchmarks/serve/stats.h"
@@ -284,6 +285,57 @@ static void test_vocab_and_reconnect(void) {
     vr_bj_free(d);
 }
 
+/* --api-key is sent as a Bearer token; a wrong one is a counted 401. */
+static void test_api_key(void) {
+    fake_server_opts o = {.mode = FAKE_TIMED, .api_key = "sekret"};
+    fake_server *s = fake_server_start(&o);
+    if (!s) { CHECK(0); return; }
+    CHECK(run_harness(fake_server_port(s), NULL, "--api-key", "sekret", "--num-prompts", "2",
+                      "--random-input-len", "3", "--random-output-len", "3", NULL) == 0);
+    char json[128];
+    snprintf(json, sizeof json, "%s/key.json", tmpdir);
+    CHECK(run_harness(fake_server_port(s), json, "--api-key", "wrong", "--model", "m", "--num-prompts", "2",
+                      "--random-input-len", "3", "--random-output-len", "3", NULL) == 1);
+    fake_server_stop(s);
+    vr_bj_doc *d = load_json(json);
+    if (!d) { CHECK(0); return; }
+    const vr_bj *run = vr_bj_at(vr_bj_get(vr_bj_root(d), "runs"), 0);
+    const char *e = vr_bj_str(vr_bj_get(vr_bj_at(vr_bj_get(run, "requests"), 0), "error"));
+    CHECK(e && !strcmp(e, "HTTP 401: invalid API key"));
+    vr_bj_free(d);
+}
+
+/* Poisson arrivals: each request starts at its seeded arrival time, not before. */
+static void test_request_rate(const void *arg) {
+    (void)arg;
+    fake_server_opts o = {.mode = FAKE_TIMED};
+    fake_server *s = fake_server_start(&o);
+    if (!s) { CHECK(0); return; }
+    char json[128];
+    snprintf(json, sizeof json, "%s/rate.json", tmpdir);
+    CHECK(run_harness(fake_server_port(s), json, "--request-rate", "40", "--seed", "7", "--num-prompts", "12",
+                      "--random-input-len", "3", "--random-output-len", "2", NULL) == 0);
+    fake_server_stop(s);
+    double arr[12];
+    vr_bench_rng rng = {7};
+    vr_bench_arrivals(40, 12, &rng, arr);
+    vr_bj_doc *d = load_json(json);
+    if (!d) { CHECK(0); return; }
+    const vr_bj *run = vr_bj_at(vr_bj_get(vr_bj_root(d), "runs"), 0);
+    size_t i = 0;
+    double late[12];
+    for (const vr_bj *q = vr_bj_get(run, "requests")->child; q && i < 12; q = q->next, i++) {
+        RANGE(num(q, "start_s"), arr[i] - 1e-4, 1e9); /* never early */
+        late[i] = num(q, "start_s") - arr[i];
+    }
+    CHECK(i == 12);
+    vr_bench_dist dl;
+    vr_bench_dist_of(late, i, &dl);
+    SOFT_RANGE(dl.median, -1e-4, 0.015); /* and on time, give or take the timer's tick */
+    SOFT_RANGE(dl.max, -1e-4, 0.1);
+    vr_bj_free(d);
+}
+
 /* Bytes split anywhere: the same numbers come out. */
 static void test_drip(void) {
     fake_server_opts o = {.mode = FAKE_DRIP, .tokens = 7};
@@ -415,6 +467,8 @@ int main(void) {
     test_failure(FAKE_ERROR_EVENT, "engine died", NULL, NULL);
     test_failure(FAKE_STALL, "timeout", "--timeout", "0.3");
     test_connection_refused();
+    test_api_key();
+    with_retries("request rate", test_request_rate, NULL);
     test_drip();
     test_random_bytes();
     test_vocab_and_reconnect();
