@@ -23,10 +23,9 @@ static vr_cpu_backend *cpu(vr_backend *be) { return (vr_cpu_backend *)be; }
 static int task_count(vr_cpu_backend *cb, size_t units, double unit_cost, double min_cost) {
     int threads = vr_thread_pool_size(cb->pool);
     if (threads <= 1 || units <= 1) return 1;
-    double total = (double)units * unit_cost;
-    int by_size = (int)(total / min_cost);
+    double by_size = (double)units * unit_cost / min_cost;
     int want = threads * 4;
-    int n = by_size < want ? by_size : want;
+    int n = by_size < want ? (int)by_size : want;
     if (n > (int)units) n = (int)units;
     return n < 1 ? 1 : n;
 }
