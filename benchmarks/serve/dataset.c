@@ -87,6 +87,13 @@ static int pool_init(token_source *ts, const vr_bench_vocab *v, char *err, size_
         while (j < u && ids[j] != ids[i]) j++;
         if (j == u) ids[u++] = ids[i];
     }
+    /* both routes must work, or prompts come from the word list instead */
+    char *probe = NULL;
+    if (v->detokenize(v->user, ids, u < 4 ? u : 4, &probe, err, errlen)) {
+        free(ids);
+        return -1;
+    }
+    free(probe);
     ts->v = v;
     ts->pool = ids;
     ts->n_pool = u;

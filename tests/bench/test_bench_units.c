@@ -182,6 +182,72 @@ static void test_arrivals(void) {
     free(b);
 }
 
+/* An in-process tokenizer for the vocabulary path: a word is a token; ids
+ * that are multiples of 7 detokenize glued to the next word, so re-tokenizing
+ * finds fewer tokens and the dataset has to correct the count. */
+static int fv_tokenize(void *u, const char *text, int **ids, size_t *n, char *err, size_t errlen) {
+    (void)u; (void)err; (void)errlen;
+    size_t cap = strlen(text) + 1, k = 0;
+    int *out = malloc(cap * sizeof *out);
+    const char *p = text;
+    while (*p) {
+        while (*p == ' ') p++;
+        if (!*p) break;
+        const char *w = p;
+        while (*p && *p != ' ') p++;
+        unsigned h = 7;
+        for (const char *c = w; c < p; c++) h = h * 31 + (unsigned char)*c;
+        out[k++] = 1 + (int)(h % 1000);
+    }
+    *ids = out;
+    *n = k;
+    return 0;
+}
+
+static int fv_detokenize(void *u, const int *ids, size_t n, char **text, char *err, size_t errlen) {
+    (void)u; (void)err; (void)errlen;
+    char *t = malloc(n * 12 + 1), *o = t;
+    for (size_t i = 0; i < n; i++) o += sprintf(o, "t%d%s", ids[i], ids[i] % 7 == 0 || i + 1 == n ? "" : " ");
+    *o = 0;
+    *text = t;
+    return 0;
+}
+
+static int fv_fail(void *u, const int *ids, size_t n, char **text, char *err, size_t errlen) {
+    (void)u; (void)ids; (void)n; (void)text;
+    snprintf(err, errlen, "/detokenize: HTTP 404");
+    return -1;
+}
+
+static void test_vocab_dataset(void) {
+    char err[256], note[200];
+    vr_bench_config cfg;
+    char *argv[] = {"serve", "--random-input-len", "50", "--random-output-len", "4", "--num-prompts", "40"};
+    CHECK(vr_bench_parse_args(7, argv, &cfg, err, sizeof err) == 0);
+    vr_bench_vocab v = {fv_tokenize, fv_detokenize, NULL};
+    vr_bench_prompt *p;
+    size_t n;
+    CHECK(vr_bench_dataset_build(&cfg, &v, &p, &n, note, sizeof note, err, sizeof err) == 0);
+    CHECK(strstr(note, "server's vocabulary") != NULL);
+    int exact = 0;
+    for (size_t i = 0; i < n; i++) {
+        int *ids;
+        size_t k;
+        fv_tokenize(NULL, p[i].text, &ids, &k, err, sizeof err);
+        CHECK((int)k == p[i].prompt_len); /* the recorded length is the re-tokenized one */
+        exact += p[i].prompt_len == 50;
+        free(ids);
+    }
+    CHECK(exact >= 36); /* glued words are corrected for: nearly all hit the length */
+    vr_bench_prompts_free(p, n);
+    /* a server whose /detokenize fails: the word list, not an error */
+    vr_bench_vocab broken = {fv_tokenize, fv_fail, NULL};
+    CHECK(vr_bench_dataset_build(&cfg, &broken, &p, &n, note, sizeof note, err, sizeof err) == 0);
+    CHECK(strstr(note, "word list") != NULL);
+    vr_bench_prompts_free(p, n);
+    vr_bench_config_free(&cfg);
+}
+
 static void test_datasets(void) {
     char err[256], note[200];
     vr_bench_config cfg;
@@ -323,6 +389,7 @@ int main(void) {
     test_json();
     test_arrivals();
     test_datasets();
+    test_vocab_dataset();
     test_args();
     if (failures) {
         fprintf(stderr, "%d check(s) failed\n", failures);
