@@ -604,7 +604,39 @@ static void test_priority(void) {
     }
 }
 
+/* The periodic stats line: silent before its interval, then rates over it. */
+static void test_stats_line(void) {
+    vr_stats_acc a = {.interval_s = 5.0};
+    vr_engine_stats s;
+    memset(&s, 0, sizeof s);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    CHECK(vr_stats_maybe_log(&a, &s, 100.0, 1, f) == 0, "first call only starts the window");
+    s.computed_prompt_tokens_total = 500;
+    s.generation_tokens_total = 250;
+    s.running = 3;
+    s.waiting = 2;
+    s.kv_usage = 0.25;
+    s.prefix_cache_queries = 100;
+    s.prefix_cache_hits = 40;
+    CHECK(vr_stats_maybe_log(&a, &s, 103.0, 1, f) == 0, "logged before 5 s");
+    CHECK(vr_stats_maybe_log(&a, &s, 105.0, 1, f) == 1, "no line after 5 s");
+    CHECK(vr_stats_maybe_log(&a, &s, 111.0, 0, f) == 0, "idle engine logged");
+    fclose(f);
+    CHECK(buf && strstr(buf, "prompt 100.0 tok/s, generation 50.0 tok/s, running 3, waiting 2, KV usage 25.0%, "
+                             "prefix hit rate 40.0%"), "line: %s", buf ? buf : "(none)");
+    free(buf);
+    vr_engine_stats it;
+    memset(&it, 0, sizeof it);
+    vr_stats_count_iteration(&it, 1);
+    vr_stats_count_iteration(&it, 100);
+    CHECK(it.iteration_tokens_buckets[0] == 1 && it.iteration_tokens_buckets[5] == 2 &&
+          it.iteration_tokens_buckets[4] == 1 && it.iteration_tokens_sum == 101, "iteration histogram");
+}
+
 int main(void) {
+    test_stats_line();
     test_priority();
     test_batch_invariance();
     test_prefix_cache();
