@@ -277,6 +277,15 @@ static val unsafe_undef(rstate *st, val obj, const char *name, size_t n) {
 static int loop_attr(rstate *st, const node *at, loopstate *L, const char *name, size_t n, val *out) {
 #define IS(s) (n == sizeof(s) - 1 && memcmp(name, s, n) == 0)
     int64_t idx = (int64_t)L->idx, len = (int64_t)L->n;
+    if (L->live) {
+        /* jinja2 measures the list when loop.length (or revindex) is first asked for */
+        if ((IS("length") || IS("revindex") || IS("revindex0")) && !L->has_length) {
+            L->length = (int64_t)L->live->n;
+            L->has_length = true;
+        }
+        if (IS("length") || IS("revindex") || IS("revindex0")) len = L->length;
+        else { len = (int64_t)L->live->n; L->items = L->live->v; } /* last, nextitem: peek the live list */
+    }
     if (IS("index")) *out = v_int(idx + 1);
     else if (IS("index0")) *out = v_int(idx);
     else if (IS("revindex")) *out = v_int(len - idx);
@@ -942,13 +951,9 @@ static int exec_for(rstate *st, scope *sc, const node *n, val iterable, int dept
         }
         items = kept;
         cnt = k;
-    } else if (iterable.t == V_LIST && !n->flag) {
-        /* iterate over a snapshot: pop() inside the body must not disturb the loop */
-        val *copy = arena_alloc(st->a, (cnt + 1) * sizeof(val));
-        if (!copy) return rerr_oom(st, n);
-        if (cnt) memcpy(copy, items, cnt * sizeof(val));
-        items = copy;
     }
+    /* a list is iterated live, as Python does: pop() in the body shortens the loop */
+    vlist *live = (!n->c && iterable.t == V_LIST) ? iterable.u.l : NULL;
     loopstate *L = arena_alloc(st->a, sizeof *L);
     if (!L) return rerr_oom(st, n);
     memset(L, 0, sizeof *L);
@@ -963,6 +968,12 @@ static int exec_for(rstate *st, scope *sc, const node *n, val iterable, int dept
     if (scope_set(st, ls, st->t->sym_loop, lv)) return -1;
     for (size_t i = 0; i < cnt; i++) {
         if (--st->loop_budget < 0) return rerr(st, n, "loop iteration limit exceeded");
+        if (live) {
+            if (i >= live->n) break;
+            L->items = items = live->v;
+            L->n = cnt = live->n;
+            L->live = live;
+        }
         L->idx = i;
         /* jinja2 gives every iteration a fresh scope: a `set` in the body
          * does not carry over to the next iteration */

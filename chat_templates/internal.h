@@ -254,6 +254,8 @@ struct loopstate {
     const node *recursive; /* the for node when `recursive` */
     scope *env;
     val last_changed; bool has_changed;
+    vlist *live;          /* the list iterated, read live as Python does */
+    int64_t length; bool has_length; /* loop.length is taken at first use, then kept */
 };
 
 typedef struct rstate {

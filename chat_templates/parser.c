@@ -18,6 +18,7 @@ typedef struct ps {
     size_t n, i;
     int depth;
     int refs;          /* REF_* seen inside the macro being parsed */
+    int loops;         /* enclosing for-loop bodies (break/continue need one) */
     char *err; size_t errlen;
     bool failed;
 } ps;
@@ -780,7 +781,9 @@ static node *parse_for(ps *p, const token *t) {
     if (!expect_block_end(p)) return NULL;
     static const char *const ends[] = {"endfor", "else", NULL};
     nvec body = {0};
+    p->loops++;
     if (!parse_body(p, ends, &body)) return NULL;
+    p->loops--;
     n->items = body.v;
     n->nitems = body.n;
     if (is_name(cur(p), "else")) {
@@ -895,13 +898,15 @@ static node *parse_macro(ps *p, const token *t) {
     n->sym = intern(p, nm->p, nm->n);
     adv(p);
     if (!parse_signature(p, n) || !expect_block_end(p)) return NULL;
-    int saved = p->refs;
+    int saved = p->refs, saved_loops = p->loops;
     p->refs = 0;
+    p->loops = 0; /* a macro body is its own function: no loop to break out of */
     static const char *const ends[] = {"endmacro", NULL};
     nvec body = {0};
     if (!parse_body(p, ends, &body)) return NULL;
     n->op = p->refs;
     p->refs = saved;
+    p->loops = saved_loops;
     n->items = body.v;
     n->nitems = body.n;
     adv(p);
@@ -922,7 +927,10 @@ static node *parse_call_block(ps *p, const token *t) {
     if (!expect_block_end(p)) return NULL;
     static const char *const ends[] = {"endcall", NULL};
     nvec body = {0};
+    int saved_loops = p->loops;
+    p->loops = 0;
     if (!parse_body(p, ends, &body)) return NULL;
+    p->loops = saved_loops;
     n->op = p->refs;
     p->refs = saved | (p->refs & REF_CALLER);
     n->items = body.v;
@@ -978,7 +986,8 @@ static node *parse_statement(ps *p) {
     else if (is_name(t, "with")) n = parse_simple_block(p, t, N_WITH, "endwith");
     else if (is_name(t, "generation")) n = parse_simple_block(p, t, N_BODY, "endgeneration");
     else if (is_name(t, "break") || is_name(t, "continue")) {
-        n = mk(p, is_name(t, "break") ? N_BREAK : N_CONTINUE, t);
+        if (!p->loops) n = pfail(p, t, "'%.*s' outside loop", (int)t->n, t->p);
+        else n = mk(p, is_name(t, "break") ? N_BREAK : N_CONTINUE, t);
         if (n && !expect_block_end(p)) n = NULL;
     } else {
         n = pfail(p, t, "encountered unknown tag '%.*s'", (int)t->n, t->p);

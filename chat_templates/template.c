@@ -59,7 +59,7 @@ int vr_template_render(const vr_template *t, const char *context_json, size_t le
     arena a;
     /* memory: the context, the output and the intermediate values; bounded
      * so string-building loops fail instead of exhausting the machine */
-    size_t cap = 64 * (size_t)max_out + 4 * len + ((size_t)64 << 20);
+    size_t cap = 16 * (size_t)max_out + 4 * len + ((size_t)64 << 20);
     arena_init(&a, cap);
     val ctx;
     if (context_json && len) {

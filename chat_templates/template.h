@@ -27,7 +27,10 @@ int vr_template_compile(const char *src, size_t len, vr_template **out, char *er
 
 void vr_template_free(vr_template *t);
 
-/* Sandbox limits; a NULL pointer or a zero field means the default. */
+/* Sandbox limits; a NULL pointer or a zero field means the default. Beyond
+ * these, a render's memory is capped (16 x max_output_bytes + 64 MiB + 4 x
+ * the context size) and its C stack use is bounded to 1 MiB, so render
+ * threads need at least 2 MiB of stack. */
 typedef struct vr_template_limits {
     size_t max_output_bytes;   /* default 16 MiB */
     long max_loop_iterations;  /* total over the render; default 10,000,000 */

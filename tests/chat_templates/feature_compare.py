@@ -39,7 +39,11 @@ def main():
                 if os.path.exists(p):
                     os.remove(p)
             mf.write(f"{tp}\t{cp}\t{op}\n")
-            rows.append((name, src, ctx, op) + oracle.render(src, ctx))
+            try:
+                result = oracle.render(src, ctx)
+            except SyntaxError as e:  # jinja2's generated Python does not compile, e.g. break outside a loop
+                result = ("syntax_error", f"SyntaxError: {e}")
+            rows.append((name, src, ctx, op) + result)
     subprocess.run([batch, os.path.join(work, "manifest.tsv")], check=True,
                    env=dict(os.environ, SOURCE_DATE_EPOCH=NOW_EPOCH, TZ="UTC"))
     fails = 0

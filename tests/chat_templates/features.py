@@ -284,3 +284,12 @@ FEATURES += [
     ('scope_loop_filter_uses_outer', '{% set lim = 2 %}{% for i in [1,2,3] if i >= lim %}{{ i }}{% endfor %}', {}),
     ('scope_recursive_loop_vars', "{% set d = 'D' %}{% for n in [{'c': [{'c': []}]}] recursive %}{{ d }}{{ loop.depth }}{{ loop(n.c) }}{% endfor %}", {}),
 ]
+
+FEATURES += [
+    ("live_list_pop_in_loop", "{% set xs = [1, 2, 3] %}{% for x in xs %}{{ x }}{{ xs.pop() }}{{ loop.length }}{% endfor %}", {}),
+    ("err_break_outside_loop", "a{% break %}b", {}),
+    ("err_break_in_macro_in_loop", "{% for i in [1] %}{% macro m() %}{% break %}{% endmacro %}{% endfor %}x", {}),
+    ("err_chained_is", "{{ 'a' is string is string }}", {}),
+    ("err_double_else", "{% if true %}{% else %}{% else %}{% endif %}", {}),
+    ("attr_filter_private", "[{{ ''|attr('__class__') }}]", {}),
+]
