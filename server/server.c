@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "server/parsers/parsers.h"
 #include "server/server_impl.h"
 
 void vr_server_options_default(vr_server_options *o) {
@@ -32,7 +33,7 @@ static void *dup_mem(const void *p, size_t n) {
     return q;
 }
 
-void vr_event_free(vr_event *e) {
+void vr_outev_free(vr_outev *e) {
     if (!e) return;
     free(e->ids);
     free(e->text);
@@ -54,7 +55,7 @@ void vr_event_free(vr_event *e) {
 void vr_server_on_output(void *user, const vr_output_delta *d) {
     vr_sub *sub = user;
     vr_server *s = sub->srv;
-    vr_event *e = calloc(1, sizeof *e);
+    vr_outev *e = calloc(1, sizeof *e);
     if (!e) return; /* nothing we can do without memory; the request will hang only if finals are lost */
     e->user = sub;
     e->seq_index = d->seq_index;
@@ -113,11 +114,11 @@ void vr_server_on_output(void *user, const vr_output_delta *d) {
 static void on_out_async(uv_async_t *a) {
     vr_server *s = a->data;
     pthread_mutex_lock(&s->q_mu);
-    vr_event *e = s->q_head;
+    vr_outev *e = s->q_head;
     s->q_head = s->q_tail = NULL;
     pthread_mutex_unlock(&s->q_mu);
     while (e) {
-        vr_event *next = e->next;
+        vr_outev *next = e->next;
         vr_gen_on_event(e);
         e = next;
     }
@@ -252,6 +253,17 @@ int vr_server_create(const vr_server_options *o, vr_server **out, char *err, siz
     }
     s->opt = *o;
     s->created = time(NULL);
+    if (o->tool_call_parser && *o->tool_call_parser && !vr_tool_parser_known(o->tool_call_parser)) {
+        snprintf(err, errlen, "--tool-call-parser %s: unknown (known: %s)", o->tool_call_parser, vr_tool_parser_names);
+        free(s);
+        return -1;
+    }
+    if (o->reasoning_parser && *o->reasoning_parser && !vr_reasoning_parser_known(o->reasoning_parser)) {
+        snprintf(err, errlen, "--reasoning-parser %s: unknown (known: %s)", o->reasoning_parser,
+                 vr_reasoning_parser_names);
+        free(s);
+        return -1;
+    }
     s->port = -1;
     vr_metrics_init(&s->metrics);
     signal(SIGPIPE, SIG_IGN); /* a client gone mid-write must be an error code, not a kill */
@@ -369,10 +381,10 @@ int vr_server_run(vr_server *s) {
 void vr_server_destroy(vr_server *s) {
     if (!s) return;
     vr_engine_destroy(s->engine); /* no callbacks after this */
-    vr_event *e = s->q_head;
+    vr_outev *e = s->q_head;
     while (e) {
-        vr_event *n = e->next;
-        vr_event_free(e);
+        vr_outev *n = e->next;
+        vr_outev_free(e);
         e = n;
     }
     if (s->http) {

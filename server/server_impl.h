@@ -38,8 +38,8 @@ void vr_metrics_render(struct vr_server *s, vr_sbuf *out);
 
 /* ---- engine output events: engine thread -> loop thread ---- */
 
-typedef struct vr_event {
-    struct vr_event *next;
+typedef struct vr_outev {
+    struct vr_outev *next;
     void *user;
     int seq_index;
     int32_t *ids;
@@ -64,9 +64,9 @@ typedef struct vr_event {
     int prompt_tokens, completion_tokens, cached_tokens;
     double queue_time_s, first_token_time_s, e2e_time_s;
     uint64_t arrival_ns;
-} vr_event;
+} vr_outev;
 
-void vr_event_free(vr_event *e);
+void vr_outev_free(vr_outev *e);
 
 typedef struct vr_gen vr_gen; /* a generation/embedding HTTP request (openai/gen.c) */
 
@@ -97,7 +97,7 @@ struct vr_server {
 
     /* engine -> loop queue */
     pthread_mutex_t q_mu;
-    vr_event *q_head, *q_tail;
+    vr_outev *q_head, *q_tail;
     uv_async_t out_async;
 
     uv_async_t stop_async;
@@ -149,7 +149,7 @@ void vr_route_embeddings(vr_server *s, vr_http_conn *c, const vr_http_req *r);
 /* Engine callback (engine thread): copies the delta and wakes the loop. */
 void vr_server_on_output(void *user, const vr_output_delta *d);
 /* Loop thread: one event for a vr_gen (openai/gen.c). */
-void vr_gen_on_event(vr_event *e); /* takes e */
+void vr_gen_on_event(vr_outev *e); /* takes e */
 void vr_gen_flush_all(vr_server *s);
 void vr_gen_abort_all(vr_server *s);
 /* Called when the last live vr_gen is gone or the HTTP side drained. */

@@ -6,8 +6,11 @@
 #include "server/openai/openai.h"
 
 /* tool_choice: "none" always works; "auto" (the default when tools are
- * given) needs a tool-call parser like vLLM; forced choices need one too. */
-static int check_tool_choice(vr_server *s, const vr_json *body, vr_field_err *e) {
+ * given) needs a tool-call parser like vLLM; forced choices ("required", a
+ * named function) need constrained decoding, which this server lacks.
+ * Sets *auto_tools when tool calls are to be parsed out of the output. */
+static int check_tool_choice(vr_server *s, const vr_json *body, int *auto_tools, vr_field_err *e) {
+    *auto_tools = 0;
     const vr_json *tools = vr_jget(body, "tools");
     int has_tools = tools && tools->type == VR_JSON_ARRAY && tools->u.arr.n > 0;
     const vr_json *tc = vr_jget(body, "tool_choice");
@@ -21,7 +24,8 @@ static int check_tool_choice(vr_server *s, const vr_json *body, vr_field_err *e)
         if (!s->opt.enable_auto_tool_choice || !s->opt.tool_call_parser)
             return vr_field_fail(e, "tool_choice",
                                  "\"auto\" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set");
-        return vr_field_fail(e, "tool_choice", "tool calling is not available in this build");
+        *auto_tools = has_tools;
+        return 0;
     }
     if (!strcmp(choice, "required") || !strcmp(choice, "named"))
         return vr_field_fail(e, "tool_choice", "tool_choice \"%s\" is not supported by this server", choice);
@@ -43,7 +47,8 @@ void vr_route_chat(vr_server *s, vr_http_conn *c, const vr_http_req *r) {
     vr_prep *prep = NULL;
     if (vr_check_model(s, c, body)) goto out;
     if (vr_parse_params(s, body, VR_API_CHAT, &p, &e)) goto bad;
-    if (check_tool_choice(s, body, &e)) goto bad;
+    int auto_tools = 0;
+    if (check_tool_choice(s, body, &auto_tools, &e)) goto bad;
     prep = vr_prep_new(s);
     if (!prep) {
         vr_send_error(c, 500, NULL, "out of memory");
@@ -58,6 +63,20 @@ void vr_route_chat(vr_server *s, vr_http_conn *c, const vr_http_req *r) {
     if (!g) {
         vr_send_error(c, 500, NULL, "out of memory");
         goto out;
+    }
+    if (auto_tools || s->opt.reasoning_parser) {
+        /* names the model may call (others stay text), from `tools` */
+        const vr_json *tools = vr_jget(body, "tools");
+        size_t n = auto_tools ? tools->u.arr.n : 0;
+        const char **names = n ? calloc(n, sizeof *names) : NULL;
+        for (size_t i = 0; names && i < n; i++)
+            names[i] = vr_jget(vr_jget(&tools->u.arr.items[i], "function"), "name")->u.str.s;
+        const vr_json *kw = vr_jget(vr_jget(body, "chat_template_kwargs"), "enable_thinking");
+        int think_off = kw && kw->type == VR_JSON_BOOL && !kw->u.b;
+        const vr_json *ptc = vr_jget(body, "parallel_tool_calls");
+        int max_calls = ptc && ptc->type == VR_JSON_BOOL && !ptc->u.b ? 1 : 0;
+        vr_gen_set_parsers(g, auto_tools ? s->opt.tool_call_parser : NULL, s->opt.reasoning_parser, think_off, max_calls,
+                           names, names ? n : 0);
     }
     vr_gen_keep_doc(g, doc);
     prep->ud = g;

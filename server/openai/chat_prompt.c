@@ -175,8 +175,10 @@ int vr_chat_context(vr_server *s, const vr_json *body, vr_sbuf *ctx, int *contin
             const vr_json_member *mm = &m->u.obj.m[k];
             vr_jw_key(&w, mm->key);
             if (!strcmp(mm->key, "content")) {
-                if (is_null) vr_jw_null(&w);
-                else vr_jw_strn(&w, text.p ? text.p : "", text.len);
+                /* null content (assistant turns with tool calls) reaches the
+                 * template as "" like vLLM's string content format does: real
+                 * templates test `'</think>' in content`, which None breaks */
+                vr_jw_strn(&w, text.p && !is_null ? text.p : "", is_null ? 0 : text.len);
                 wrote_content = 1;
             } else if (!strcmp(mm->key, "tool_calls") && mm->value->type == VR_JSON_ARRAY) {
                 write_tool_calls(&w, mm->value);
@@ -186,7 +188,7 @@ int vr_chat_context(vr_server *s, const vr_json *body, vr_sbuf *ctx, int *contin
         }
         if (!wrote_content) {
             vr_jw_key(&w, "content");
-            vr_jw_null(&w);
+            vr_jw_str(&w, "");
         }
         vr_jw_obj_end(&w);
         if (i + 1 == msgs->u.arr.n && cont) {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "server/openai/openai.h"
+#include "server/parsers/parsers.h"
 
 /* A client whose unsent output grows past this is too slow to keep up;
  * its request is aborted rather than buffering without bound. */
@@ -31,6 +32,10 @@ typedef struct vr_choice {
     uint64_t last_ns;
     int got_first;
     int echo_sent;
+    /* chat with --reasoning-parser / tool calling: text goes through a parser */
+    vr_parser *parser;
+    vr_parse_delta pd;  /* stream: the current chunk's parts */
+    vr_parse_result pr; /* non-stream: the whole answer */
 } vr_choice;
 
 struct vr_gen {
@@ -57,6 +62,12 @@ struct vr_gen {
     int streaming, aborted, error_status;
     char *error_msg;
     vr_sbuf out; /* SSE bytes not yet handed to the connection */
+    /* chat output parsing (server/parsers) */
+    int use_parser;
+    const char *tool_parser, *reasoning_parser;
+    int think_off, max_calls;
+    const char **tool_names;
+    size_t n_tool_names;
     /* embeddings */
     int base64;
     long long dimensions;
@@ -79,7 +90,11 @@ static void gen_free(vr_gen *g) {
         vr_sb_free(&ch->lp_off);
         free(ch->ids);
         free(ch->stop_str);
+        vr_parser_destroy(ch->parser);
+        vr_parse_delta_free(&ch->pd);
+        vr_parse_result_free(&ch->pr);
     }
+    free(g->tool_names);
     for (int i = 0; i < g->n_subs; i++) {
         if (g->echo) free(g->echo[i]);
         if (g->prompt_lp)
@@ -166,6 +181,27 @@ void vr_gen_set_echo(vr_gen *g, int n, const char *const *texts, const size_t *l
     }
 }
 
+void vr_gen_set_parsers(vr_gen *g, const char *tool_parser, const char *reasoning_parser, int think_off, int max_calls,
+                        const char **tool_names, size_t n_tool_names) {
+    g->use_parser = (tool_parser && *tool_parser) || (reasoning_parser && *reasoning_parser);
+    g->tool_parser = tool_parser;
+    g->reasoning_parser = reasoning_parser;
+    g->think_off = think_off;
+    g->max_calls = max_calls;
+    g->tool_names = tool_names; /* owned; point into the request document */
+    g->n_tool_names = n_tool_names;
+}
+
+/* Tool-call ids: "chatcmpl-tool-" + 24 hex digits, unique per process. */
+static void tool_id(void *user, int index, char *out, size_t cap) {
+    vr_gen *g = user;
+    uint64_t x = ++g->s->next_id * 0x9e3779b97f4a7c15ULL ^ uv_hrtime() ^ (uint64_t)index << 48;
+    x ^= x >> 31;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 29;
+    snprintf(out, cap, "chatcmpl-tool-%016llx%08x", (unsigned long long)x, (unsigned)(g->s->next_id & 0xffffffffu));
+}
+
 void vr_gen_set_embedding(vr_gen *g, int base64, long long dimensions) {
     g->base64 = base64;
     g->dimensions = dimensions;
@@ -209,7 +245,7 @@ static void frag_sep(vr_sbuf *b) {
 }
 
 /* Chat format: logprobs.content items for the tokens of one event. */
-static void chat_lp_items(const vr_server *s, const vr_event *e, vr_sbuf *out) {
+static void chat_lp_items(const vr_server *s, const vr_outev *e, vr_sbuf *out) {
     for (int t = 0; t < e->n_new; t++) {
         frag_sep(out);
         vr_jw w;
@@ -341,9 +377,10 @@ static void stream_role_chunks(vr_gen *g) {
     }
 }
 
-static void stream_delta(vr_gen *g, int idx, vr_choice *ch, const vr_event *e, const char *echo, size_t echo_len) {
+static void stream_delta(vr_gen *g, int idx, vr_choice *ch, const vr_outev *e, const char *echo, size_t echo_len) {
     int has_lp = e->logprobs && e->n_new > 0;
-    if (!e->text_len && !e->finished && !has_lp && !echo_len && !(g->p.return_token_ids && e->n_new)) return;
+    int has_text = ch->parser ? !vr_parse_delta_empty(&ch->pd) : e->text_len > 0;
+    if (!has_text && !e->finished && !has_lp && !echo_len && !(g->p.return_token_ids && e->n_new)) return;
     vr_sbuf b = {0};
     vr_jw w;
     vr_jw_init(&w, &b);
@@ -354,7 +391,48 @@ static void stream_delta(vr_gen *g, int idx, vr_choice *ch, const vr_event *e, c
     if (g->api == VR_API_CHAT) {
         vr_jw_key(&w, "delta");
         vr_jw_obj_begin(&w);
-        if (e->text_len) {
+        if (ch->parser) {
+            const vr_parse_delta *d = &ch->pd;
+            if (d->content_len) {
+                vr_jw_key(&w, "content");
+                vr_jw_strn(&w, d->content, d->content_len);
+            }
+            if (d->reasoning_len) { /* both names: vLLM has used both */
+                vr_jw_key(&w, "reasoning_content");
+                vr_jw_strn(&w, d->reasoning, d->reasoning_len);
+                vr_jw_key(&w, "reasoning");
+                vr_jw_strn(&w, d->reasoning, d->reasoning_len);
+            }
+            int any = 0;
+            for (size_t t = 0; t < d->n_tools; t++) {
+                const vr_tool_delta *td = &d->tools[t];
+                if (td->aborted || (!td->id && !td->arguments_len)) continue;
+                if (!any++) {
+                    vr_jw_key(&w, "tool_calls");
+                    vr_jw_arr_begin(&w);
+                }
+                vr_jw_obj_begin(&w);
+                vr_jw_key(&w, "index");
+                vr_jw_int(&w, td->index);
+                if (td->id) {
+                    vr_jw_key(&w, "id");
+                    vr_jw_str(&w, td->id);
+                    vr_jw_key(&w, "type");
+                    vr_jw_str(&w, "function");
+                }
+                vr_jw_key(&w, "function");
+                vr_jw_obj_begin(&w);
+                if (td->name) {
+                    vr_jw_key(&w, "name");
+                    vr_jw_str(&w, td->name);
+                }
+                vr_jw_key(&w, "arguments");
+                vr_jw_strn(&w, td->arguments ? td->arguments : "", td->arguments_len);
+                vr_jw_obj_end(&w);
+                vr_jw_obj_end(&w);
+            }
+            if (any) vr_jw_arr_end(&w);
+        } else if (e->text_len) {
             vr_jw_key(&w, "content");
             vr_jw_strn(&w, e->text, e->text_len);
         }
@@ -475,14 +553,37 @@ static void send_completion_body(vr_gen *g) {
             vr_jw_key(&w, "role");
             vr_jw_str(&w, "assistant");
             vr_jw_key(&w, "content");
-            vr_jw_strn(&w, ch->text.p ? ch->text.p : "", ch->text.len);
+            if (!ch->parser) vr_jw_strn(&w, ch->text.p ? ch->text.p : "", ch->text.len);
+            else if (ch->pr.content) vr_jw_strn(&w, ch->pr.content, ch->pr.content_len);
+            else vr_jw_null(&w);
             vr_jw_key(&w, "refusal");
             vr_jw_null(&w);
             vr_jw_key(&w, "tool_calls");
             vr_jw_arr_begin(&w);
+            for (size_t t = 0; ch->parser && t < ch->pr.n_calls; t++) {
+                const vr_tool_call *tc = &ch->pr.calls[t];
+                vr_jw_obj_begin(&w);
+                vr_jw_key(&w, "id");
+                vr_jw_str(&w, tc->id);
+                vr_jw_key(&w, "type");
+                vr_jw_str(&w, "function");
+                vr_jw_key(&w, "function");
+                vr_jw_obj_begin(&w);
+                vr_jw_key(&w, "name");
+                vr_jw_str(&w, tc->name);
+                vr_jw_key(&w, "arguments");
+                vr_jw_str(&w, tc->arguments ? tc->arguments : "{}");
+                vr_jw_obj_end(&w);
+                vr_jw_obj_end(&w);
+            }
             vr_jw_arr_end(&w);
+            const char *reasoning = ch->parser ? ch->pr.reasoning : NULL;
             vr_jw_key(&w, "reasoning_content");
-            vr_jw_null(&w);
+            if (reasoning) vr_jw_strn(&w, reasoning, ch->pr.reasoning_len);
+            else vr_jw_null(&w);
+            vr_jw_key(&w, "reasoning");
+            if (reasoning) vr_jw_strn(&w, reasoning, ch->pr.reasoning_len);
+            else vr_jw_null(&w);
             vr_jw_obj_end(&w);
             vr_jw_key(&w, "logprobs");
             if (g->p.logprobs_chat) {
@@ -655,7 +756,7 @@ static void set_error(vr_gen *g, int status, const char *msg) {
 
 /* ---- engine events ---- */
 
-void vr_gen_on_event(vr_event *e) {
+void vr_gen_on_event(vr_outev *e) {
     vr_sub *sub = e->user;
     vr_gen *g = sub->gen;
     vr_server *s = g->s;
@@ -710,6 +811,21 @@ void vr_gen_on_event(vr_event *e) {
             e->stop_str = NULL;
             ch->stop_token = e->stop_token;
         }
+        if (ch->parser) {
+            /* Text goes through the reasoning / tool-call parser; the
+             * collectors (pd for a stream chunk, pr for the whole answer)
+             * receive what it lets out. */
+            if (e->text_len && vr_parser_feed(ch->parser, e->text, e->text_len)) set_error(g, 500, "out of memory");
+            if (e->finished) {
+                if (vr_parser_finish(ch->parser)) set_error(g, 500, "out of memory");
+                if (vr_parser_tool_calls(ch->parser) > 0 && strcmp(ch->finish_reason, "abort"))
+                    snprintf(ch->finish_reason, sizeof ch->finish_reason, "tool_calls");
+                unsigned warn = vr_parser_warnings(ch->parser);
+                if (warn & (VR_WARN_MALFORMED_CALL | VR_WARN_ABORTED_CALL | VR_WARN_UNKNOWN_TOOL))
+                    fprintf(stderr, "WARNING vireo: %s: the model wrote a malformed tool call; kept as content\n",
+                            g->id);
+            }
+        }
         if (g->streaming) {
             const char *echo = NULL;
             size_t echo_len = 0;
@@ -719,6 +835,7 @@ void vr_gen_on_event(vr_event *e) {
             }
             ch->echo_sent = 1;
             stream_delta(g, idx, ch, e, echo, echo_len);
+            if (ch->parser) vr_parse_delta_clear(&ch->pd);
         } else if (g->api != VR_API_EMBEDDING) {
             vr_sb_put(&ch->text, e->text, e->text_len);
             if (e->logprobs && e->n_new > 0) {
@@ -746,7 +863,7 @@ void vr_gen_on_event(vr_event *e) {
         vr_hist_observe(&s->metrics.prompt_tokens, e->prompt_tokens);
         if (g->api != VR_API_EMBEDDING) vr_hist_observe(&s->metrics.generation_tokens, (double)gen_tokens);
     }
-    vr_event_free(e);
+    vr_outev_free(e);
     if (g->n_live == 0) {
         if (g->streaming && g->out.len) {
             vr_http_stream_write(g->c, g->out.p, g->out.len);
@@ -798,6 +915,33 @@ void vr_gen_submit(vr_gen *g, vr_prep *prep) {
         return;
     }
     for (int i = 0; i < g->n_choices; i++) g->ch[i].stop_token = -1;
+    if (g->use_parser) {
+        vr_parser_opts po;
+        memset(&po, 0, sizeof po);
+        po.tool_parser = g->tool_parser;
+        po.reasoning_parser = g->reasoning_parser;
+        po.think_start = g->think_off ? VR_THINK_OFF
+                         : prep->rendered && vr_prompt_opens_think(prep->rendered, prep->rendered_len) ? VR_THINK_OPEN
+                                                                                                     : VR_THINK_DEFAULT;
+        po.tool_choice = VR_TOOL_CHOICE_AUTO;
+        po.tool_names = g->tool_names;
+        po.n_tool_names = g->n_tool_names;
+        po.max_calls = g->max_calls;
+        po.id_fn = tool_id;
+        po.id_user = g;
+        for (int i = 0; i < g->n_choices; i++) {
+            vr_choice *ch = &g->ch[i];
+            char perr[256];
+            ch->parser = g->p.stream ? vr_parser_create(&po, vr_parse_delta_collect, &ch->pd, perr, sizeof perr)
+                                     : vr_parser_create(&po, vr_parse_collect, &ch->pr, perr, sizeof perr);
+            if (!ch->parser) {
+                vr_send_error(g->c, 500, NULL, "cannot set up the output parser: %s", perr);
+                vr_prep_free(prep);
+                gen_free(g);
+                return;
+            }
+        }
+    }
     /* echo of token-id prompts: decode them */
     if (g->echo)
         for (int i = 0; i < np; i++)

@@ -98,6 +98,10 @@ vr_gen *vr_gen_new(vr_server *s, vr_http_conn *c, vr_api api, vr_req_params *p, 
 /* Completions echo: the prompt texts (copied), one per prompt; NULL entries
  * are decoded from the ids. */
 void vr_gen_set_echo(vr_gen *g, int n, const char *const *texts, const size_t *lens);
+/* Chat: run the output through server/parsers (reasoning and/or tool
+ * calls). tool_names (malloc'd array, taken) may be NULL. */
+void vr_gen_set_parsers(vr_gen *g, const char *tool_parser, const char *reasoning_parser, int think_off, int max_calls,
+                        const char **tool_names, size_t n_tool_names);
 /* Embeddings output options. */
 void vr_gen_set_embedding(vr_gen *g, int base64, long long dimensions);
 /* Submits one engine request per prompt (ids taken from prep, which is
