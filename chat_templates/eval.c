@@ -445,6 +445,7 @@ static const char *opname(int op) {
 
 static int repeat_seq(rstate *st, const node *at, val seq, int64_t times, val *out) {
     if (times < 0) times = 0;
+    if ((seq.t == V_STR && seq.u.s.n == 0) || (seq.t == V_LIST && seq.u.l->n == 0)) times = 0; /* empty stays empty, at once */
     if (seq.t == V_STR) {
         size_t total;
         if (__builtin_mul_overflow(seq.u.s.n, (size_t)times, &total)) return rerr_oom(st, at);

@@ -185,7 +185,7 @@ static int do_round(rstate *st, const node *at, val x, val *args, int nargs, con
             snprintf(buf, sizeof buf, "%.*f", (int)prec, x.u.f);
             *out = v_float(strtod(buf, NULL));
         } else {
-            double p10 = pow(10, (double)-prec);
+            double p10 = pow(10, -(double)prec);
             double y = x.u.f / p10;
             double r = nearbyint(y);
             *out = v_float(r * p10);

@@ -69,7 +69,10 @@ int call_global(rstate *st, const node *at, int id, val *args, int nargs,
         if (n > MAX_RANGE) return rerr(st, at, "OverflowError: Range too big. The sandbox blocks ranges larger than MAX_RANGE (%d).", MAX_RANGE);
         vlist *l = list_new(st->a, (size_t)n);
         if (!l) return rerr_oom(st, at);
-        for (int64_t i = 0; i < n; i++) l->v[l->n++] = v_int(a + i * s);
+        for (int64_t i = 0, v = a; i < n; i++) {
+            l->v[l->n++] = v_int(v);
+            if (__builtin_add_overflow(v, s, &v)) break;
+        }
         *out = v_list(l, false);
         return 0;
     }

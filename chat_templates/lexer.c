@@ -187,7 +187,8 @@ static int lex_tag(lx *L, size_t *pos, bool block, bool *line_starting) {
                     int d = (h >= '0' && h <= '9') ? h - '0' : ((h | 32) >= 'a' && (h | 32) <= 'f') ? (h | 32) - 'a' + 10 : (h == '_' ? -2 : -1);
                     if (d == -2) { i++; continue; }
                     if (d < 0 || d >= base) break;
-                    v = v * base + d;
+                    if (__builtin_mul_overflow(v, base, &v) || __builtin_add_overflow(v, d, &v))
+                        return lfail(L, st, "integer literal too large for 64 bits%s", "");
                     i++;
                 }
                 if (i == ds) return lfail(L, st, "invalid integer literal%s", "");

@@ -88,6 +88,7 @@ static int pad(rstate *st, const node *at, val s, int64_t width, val fill, char 
         fn = fill.u.s.n;
     }
     int64_t total = width - len, left = 0;
+    if (total > ((int64_t)1 << 28)) return rerr(st, at, "MemoryError: padded string too long");
     if (how == 'r') left = total;
     else if (how == 'c') left = total / 2 + (total & width & 1);
     int64_t right = total - left;
@@ -252,6 +253,7 @@ static int str_method(rstate *st, const node *at, val self, const char *name, si
         if (!ARG(0, "width", &a0) || opt_int(st, at, true, a0, 0, &w)) return a0.t ? -1 : rerr(st, at, "TypeError: zfill() takes exactly one argument");
         int64_t len = (int64_t)utf8_len(self.u.s.p, self.u.s.n);
         if (w <= len) { *out = self; return 0; }
+        if (w - len > ((int64_t)1 << 28)) return rerr(st, at, "MemoryError: padded string too long");
         sbuf b;
         sbuf_init(&b, st->a);
         size_t signlen = self.u.s.n && (self.u.s.p[0] == '-' || self.u.s.p[0] == '+') ? 1 : 0;

@@ -122,6 +122,15 @@ static void test_hostile(void) {
         vr_template_limits deep = {.max_recursion_depth = 100000};
         expect_err(big, NULL, &deep, "recursion");
     }
+    /* found by the fuzzer, or by reading for what it could find: huge
+     * integers, paddings and repetitions end at once in an error */
+    expect_err("{{ 0o77777777777777777777777 }}", NULL, NULL, "too large");
+    expect_err("{{ 'a'.center(9223372036854775807) }}", NULL, NULL, "too long");
+    expect_err("{{ '5'.zfill(9223372036854775807) }}", NULL, NULL, "too long");
+    expect_err("{{ 1e300|int }}", NULL, NULL, "too large");
+    expect_ok("{{ '' * 9223372036854775807 }}{{ [] * 9223372036854775807 }}", NULL, "[]");
+    expect_ok("{{ range(-9223372036854775807, 9223372036854775807, 9223372036854775807)|list }}", NULL, "[-9223372036854775807, 0]");
+    expect_ok("{{ [1, 2, 3][1::9223372036854775807] }}", NULL, "[2]");
     /* long loops */
     expect_err("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", NULL, &small, "loop iteration limit");
     /* huge output */
