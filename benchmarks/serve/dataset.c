@@ -7,9 +7,9 @@
  * text is re-tokenized to correct the count (concatenated tokens can merge),
  * so the input length is what was asked for. Without a tokenizer the prompt
  * is words from the list, one word counted as one token.
- * sharegpt: a conversation's first turn is the prompt, the second turn's
- * token count the output length (or --sharegpt-output-len); conversations
- * too short or too long are skipped as vLLM's harness does. */
+ * sharegpt: a conversation's first human turn is the prompt, the reply after
+ * it gives the output length (its token count, or --sharegpt-output-len);
+ * conversations too short or too long are skipped as vLLM's harness does. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,6 +222,33 @@ static int count_tokens(token_source *ts, const char *text) {
     return (int)((l + 3) / 4);
 }
 
+static int is_role(const vr_bj *turn, const char *const *names) {
+    const char *from = vr_bj_str(vr_bj_get(turn, "from"));
+    if (!from) from = vr_bj_str(vr_bj_get(turn, "role"));
+    if (!from) return -1; /* no speaker named: go by position */
+    for (; *names; names++)
+        if (!strcmp(from, *names)) return 1;
+    return 0;
+}
+
+/* The first human turn with text and the model turn right after it. */
+static int first_exchange(const vr_bj *turns, const char **prompt, const char **reply) {
+    static const char *const human[] = {"human", "user", NULL};
+    static const char *const model[] = {"gpt", "assistant", "chatgpt", "bard", "model", NULL};
+    for (const vr_bj *t = turns->child; t && t->next; t = t->next) {
+        int h = is_role(t, human), m = is_role(t->next, model);
+        if (h == 0 || m == 0) continue;
+        const char *p = vr_bj_str(vr_bj_get(t, "value")), *a = vr_bj_str(vr_bj_get(t->next, "value"));
+        if (!p) p = vr_bj_str(vr_bj_get(t, "content"));
+        if (!a) a = vr_bj_str(vr_bj_get(t->next, "content"));
+        if (!p || !p[0] || !a) continue;
+        *prompt = p;
+        *reply = a;
+        return 1;
+    }
+    return 0;
+}
+
 static char *read_file(const char *path, size_t *len, char *err, size_t errlen) {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -257,7 +284,7 @@ static int build_sharegpt(const vr_bench_config *cfg, token_source *ts, vr_bench
     }
     const vr_bj *root = vr_bj_root(doc);
     int rc = -1;
-    const vr_bj **convs = NULL;
+    const vr_bj **convs = NULL; /* entries that hold a usable exchange */
     size_t nc = 0;
     if (root->type != VR_BJ_ARR) {
         snprintf(err, errlen, "dataset '%s': expected a JSON array of conversations", cfg->dataset_path);
@@ -268,11 +295,9 @@ static int build_sharegpt(const vr_bench_config *cfg, token_source *ts, vr_bench
     for (const vr_bj *c = root->child; c; c = c->next) {
         const vr_bj *turns = vr_bj_get(c, "conversations");
         if (!turns) turns = vr_bj_get(c, "conversation");
-        if (!turns || turns->type != VR_BJ_ARR || turns->n < 2) continue;
-        const char *p = vr_bj_str(vr_bj_get(vr_bj_at(turns, 0), "value"));
-        const char *a = vr_bj_str(vr_bj_get(vr_bj_at(turns, 1), "value"));
-        if (!p || !a || !p[0]) continue;
-        convs[nc++] = turns;
+        const char *p, *a;
+        if (!turns || turns->type != VR_BJ_ARR || !first_exchange(turns, &p, &a)) continue;
+        convs[nc++] = c;
     }
     /* seeded shuffle, then take conversations in order until enough pass the filter */
     for (size_t i = nc; i > 1; i--) {
@@ -283,8 +308,10 @@ static int build_sharegpt(const vr_bench_config *cfg, token_source *ts, vr_bench
     }
     int got = 0;
     for (size_t i = 0; i < nc && got < cfg->num_prompts; i++) {
-        const char *p = vr_bj_str(vr_bj_get(vr_bj_at(convs[i], 0), "value"));
-        const char *a = vr_bj_str(vr_bj_get(vr_bj_at(convs[i], 1), "value"));
+        const vr_bj *turns = vr_bj_get(convs[i], "conversations");
+        if (!turns) turns = vr_bj_get(convs[i], "conversation");
+        const char *p = NULL, *a = NULL;
+        first_exchange(turns, &p, &a);
         int pl = count_tokens(ts, p);
         int ol = cfg->sharegpt_output_len > 0 ? cfg->sharegpt_output_len : count_tokens(ts, a);
         if (pl < 4 || (cfg->sharegpt_output_len <= 0 && ol < 4)) continue; /* too short to time */

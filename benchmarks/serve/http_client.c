@@ -80,6 +80,8 @@ static int on_body(llhttp_t *p, const char *at, size_t len) {
 
 static int on_message_complete(llhttp_t *p) {
     vr_hc_conn *k = p->data;
+    int st = llhttp_get_status_code(p);
+    if (st >= 100 && st < 200 && st != 101) return 0; /* interim answer (100 Continue): the real one follows */
     k->message_done = 1;
     k->keep_alive = llhttp_should_keep_alive(p);
     return HPE_PAUSED; /* stop here: bytes after this belong to no request of ours */

@@ -309,17 +309,30 @@ static void test_datasets(void) {
                      "that runs through the old city please\"},{\"from\":\"gpt\",\"value\":\"The river is long and "
                      "slow and it has many bridges over it.\"}]},"
                      "{\"id\":\"b\",\"conversations\":[{\"from\":\"human\",\"value\":\"hi\"}]},"
-                     "{\"id\":\"c\",\"conversations\":[{\"from\":\"human\",\"value\":\"x\"},{\"from\":\"gpt\",\"value\":\"y\"}]}]";
+                     "{\"id\":\"c\",\"conversations\":[{\"from\":\"human\",\"value\":\"x\"},{\"from\":\"gpt\",\"value\":\"y\"}]},"
+                     "{\"id\":\"d\",\"conversations\":[{\"from\":\"system\",\"value\":\"be brief\"},{\"from\":\"gpt\",\"value\":\"ok\"}]},"
+                     "{\"id\":\"e\",\"conversations\":[{\"from\":\"gpt\",\"value\":\"Hello, how can I help you today with anything?\"},"
+                     "{\"from\":\"human\",\"value\":\"Please describe the quiet morning light over the northern river\"},"
+                     "{\"from\":\"gpt\",\"value\":\"Pale and slow, the light moves on the water like a thought.\"}]}]";
     CHECK(write(fd, js, strlen(js)) == (ssize_t)strlen(js));
     close(fd);
     char *argv3[] = {"serve", "--dataset-name", "sharegpt", "--dataset-path", path, "--num-prompts", "3"};
     CHECK(vr_bench_parse_args(7, argv3, &cfg, err, sizeof err) == 0);
     CHECK(vr_bench_dataset_build(&cfg, NULL, &p, &n, NULL, 0, err, sizeof err) == 0);
     CHECK(n == 3);
+    int river = 0, light = 0;
     for (size_t i = 0; i < n; i++) {
-        CHECK(!strncmp(p[i].text, "Tell me about the river", 23));
-        CHECK(p[i].output_len == (int)((strlen("The river is long and slow and it has many bridges over it.") + 3) / 4));
+        if (!strncmp(p[i].text, "Tell me about the river", 23)) {
+            river++;
+            CHECK(p[i].output_len == (int)((strlen("The river is long and slow and it has many bridges over it.") + 3) / 4));
+        } else if (!strncmp(p[i].text, "Please describe", 15)) { /* the first HUMAN turn, not turn 0 */
+            light++;
+            CHECK(p[i].output_len == (int)((strlen("Pale and slow, the light moves on the water like a thought.") + 3) / 4));
+        } else {
+            CHECK(!"unexpected prompt");
+        }
     }
+    CHECK(river >= 1 && light >= 1 && river + light == 3); /* two usable, the third reuses one */
     vr_bench_prompts_free(p, n);
     vr_bench_config_free(&cfg);
     char *argv4[] = {"serve", "--dataset-name", "sharegpt", "--dataset-path", path, "--num-prompts", "2",
