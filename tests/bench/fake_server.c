@@ -77,6 +77,7 @@ typedef struct {
 typedef struct {
     int fd;
     batch *b;
+    int raw;  /* no chunked framing (HTTP/1.0, body ends at close) */
 } sink;
 
 static int out_bytes(sink *o, const char *p, size_t n) {
@@ -95,6 +96,7 @@ static int out_bytes(sink *o, const char *p, size_t n) {
 }
 
 static int send_chunk(sink *o, const char *data, size_t n) {
+    if (o->raw) return n ? out_bytes(o, data, n) : 0;
     char head[32];
     int h = snprintf(head, sizeof head, "%zx\r\n", n);
     char *buf = malloc((size_t)h + n + 2);
@@ -222,9 +224,10 @@ static int do_completion(fake_server *s, sink *out, const char *body, int chat, 
         }
     }
     char head[256];
-    int hn = snprintf(head, sizeof head,
-                      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n%s\r\n",
-                      keep ? "" : "Connection: close\r\n");
+    int hn = out->raw ? snprintf(head, sizeof head, "HTTP/1.0 200 OK\r\nContent-Type: text/event-stream\r\n\r\n")
+                      : snprintf(head, sizeof head,
+                                 "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n%s\r\n",
+                                 keep ? "" : "Connection: close\r\n");
     if (out_bytes(out, head, (size_t)hn)) return -1;
     const char *obj = chat ? "chat.completion.chunk" : "text_completion";
     char ev[1024];
@@ -295,6 +298,7 @@ static int do_completion(fake_server *s, sink *out, const char *body, int chat, 
              "\"completion_tokens\":%d,\"total_tokens\":%d}}", obj, prompt_tokens, n, prompt_tokens + n);
     if (send_event(out, ev)) return -1;
     if (o->mode != FAKE_NO_DONE && send_event(out, "[DONE]")) return -1;
+    if (out->raw) return -1; /* close: that is the end of the body */
     if (out_bytes(out, "0\r\n\r\n", 5)) return -1;
     return keep ? 0 : -1;
 }
@@ -302,7 +306,7 @@ static int do_completion(fake_server *s, sink *out, const char *body, int chat, 
 static int do_completion_fast(fake_server *s, int fd, const char *body, int chat, int keep,
                               const struct timespec *t0) {
     batch b = {0};
-    sink out = {fd, &b};
+    sink out = {fd, &b, 0};
     int rc = do_completion(s, &out, body, chat, keep, t0);
     if (s->o.mode == FAKE_DRIP) { /* every byte its own segment: the client must reassemble anything */
         for (size_t i = 0; i < b.len && rc == 0; i++) {
@@ -405,7 +409,7 @@ static void *conn_main(void *arg) {
         else if (!strcmp(path, "/v1/completions") || !strcmp(path, "/v1/chat/completions")) {
             int chat = !strcmp(path, "/v1/chat/completions");
             int fast = (s->o.mode == FAKE_TIMED && s->o.ttft_ms == 0 && s->o.itl_ms == 0) || s->o.mode == FAKE_DRIP;
-            sink direct = {fd, NULL};
+            sink direct = {fd, NULL, s->o.mode == FAKE_HTTP10};
             if (s->o.mode == FAKE_RANDOM) rc = do_random(s, fd);
             else if (fast) rc = do_completion_fast(s, fd, body, chat, keep, &t0);
             else rc = do_completion(s, &direct, body, chat, keep, &t0);

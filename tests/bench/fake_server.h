@@ -20,6 +20,7 @@ typedef enum {
     FAKE_ERROR_EVENT,  /* a data: {"error":...} event mid-stream */
     FAKE_DRIP,         /* a well-formed, unpaced response sent one byte per send() */
     FAKE_RANDOM,       /* seeded random bytes (sometimes after a plausible head), then close */
+    FAKE_HTTP10,       /* HTTP/1.0, no chunked encoding: the stream ends when the connection closes */
 } fake_mode;
 
 typedef struct fake_server_opts {

@@ -208,7 +208,7 @@ static void test_multi_token_chunks(const void *arg) {
     if (!s) { CHECK(0); return; }
     char json[128];
     snprintf(json, sizeof json, "%s/multi.json", tmpdir);
-    CHECK(run_harness(fake_server_port(s), json, "--num-prompts", "3", "--random-input-len", "5",
+    CHECK(run_harness(fake_server_port(s), json, "--num-prompts", "6", "--random-input-len", "5",
                       "--random-output-len", "16", NULL) == 0);
     fake_timings ft;
     CHECK(fake_server_timings(s, &ft) == 0);
@@ -216,7 +216,7 @@ static void test_multi_token_chunks(const void *arg) {
     vr_bench_dist srv_gap, srv_span;
     vr_bench_dist_of(ft.gap, ft.n_gaps, &srv_gap);
     vr_bench_dist_of(ft.span, ft.n_streams, &srv_span);
-    CHECK(ft.n_gaps == 9); /* 3 streams x 3 gaps between 4 chunks */
+    CHECK(ft.n_gaps == 18); /* 6 streams x 3 gaps between 4 chunks */
     fake_timings_free(&ft);
     vr_bj_doc *d = load_json(json);
     if (!d) { CHECK(0); return; }
@@ -356,6 +356,25 @@ static void test_drip(void) {
     vr_bj_free(d);
 }
 
+/* HTTP/1.0: no chunked framing, the body ends when the server closes. */
+static void test_http10(void) {
+    fake_server_opts o = {.mode = FAKE_HTTP10, .tokens = 5};
+    fake_server *s = fake_server_start(&o);
+    if (!s) { CHECK(0); return; }
+    char json[128];
+    snprintf(json, sizeof json, "%s/http10.json", tmpdir);
+    CHECK(run_harness(fake_server_port(s), json, "--model", "m", "--num-prompts", "6", "--max-concurrency", "2",
+                      "--random-input-len", "4", "--no-server-tokenizer", NULL) == 0);
+    fake_server_stop(s);
+    vr_bj_doc *d = load_json(json);
+    if (!d) { CHECK(0); return; }
+    const vr_bj *run = vr_bj_at(vr_bj_get(vr_bj_root(d), "runs"), 0);
+    NEAR(num(run, "completed"), 6, 0);
+    NEAR(num(run, "total_output_tokens"), 30, 0);
+    NEAR(num(run, "connections_opened"), 6, 0); /* none can be reused */
+    vr_bj_free(d);
+}
+
 /* Seeded noise instead of a response: every request is accounted for as a
  * failure with a reason, nothing crashes (the ASan run checks memory). */
 static void test_random_bytes(void) {
@@ -470,6 +489,7 @@ int main(void) {
     test_api_key();
     with_retries("request rate", test_request_rate, NULL);
     test_drip();
+    test_http10();
     test_random_bytes();
     test_vocab_and_reconnect();
     test_sweep_svg();
