@@ -41,6 +41,14 @@ int undef_error(rstate *st, const node *at, val u) {
     return rerr(st, at, "UndefinedError: value is undefined");
 }
 
+int check_deadline(rstate *st, const node *at) {
+    if ((++st->tick & 255) != 0) return 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if ((double)ts.tv_sec + (double)ts.tv_nsec * 1e-9 <= st->deadline) return 0;
+    return rerr(st, at, "template render exceeded its time limit");
+}
+
 /* ---------- scopes */
 
 static scope *scope_new(rstate *st, scope *parent) {
@@ -866,6 +874,7 @@ int call_value(rstate *st, scope *sc, const node *at, val fn, val *args, int nar
     case V_MACRO: {
         vmacro *m = fn.u.m;
         if (++st->depth > st->max_depth) return rerr(st, at, "maximum recursion depth of %d exceeded", st->max_depth);
+        if (check_deadline(st, at)) return -1;
         scope *ms = scope_new(st, m->env);
         if (!ms) return rerr_oom(st, at);
         const char *mname = m->name ? m->name : "caller";
@@ -945,6 +954,7 @@ static int exec_for(rstate *st, scope *sc, const node *n, val iterable, int dept
         size_t k = 0;
         for (size_t i = 0; i < cnt; i++) {
             if (--st->loop_budget < 0) return rerr(st, n, "loop iteration limit exceeded");
+            if (check_deadline(st, n)) return -1;
             if (assign(st, ls, n->b, items[i])) return -1;
             val c;
             if (eval_expr(st, ls, n->c, &c)) return -1;
@@ -969,6 +979,7 @@ static int exec_for(rstate *st, scope *sc, const node *n, val iterable, int dept
     if (scope_set(st, ls, st->t->sym_loop, lv)) return -1;
     for (size_t i = 0; i < cnt; i++) {
         if (--st->loop_budget < 0) return rerr(st, n, "loop iteration limit exceeded");
+        if (check_deadline(st, n)) return -1;
         if (live) {
             if (i >= live->n) break;
             L->items = items = live->v;

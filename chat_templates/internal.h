@@ -270,7 +270,12 @@ typedef struct rstate {
     time_t now; bool have_now;
     int ctl;              /* 0, CTL_BREAK, CTL_CONTINUE while unwinding */
     uintptr_t stack_base; /* frame address where the render started */
+    double deadline;      /* CLOCK_MONOTONIC seconds */
+    unsigned tick;        /* the clock is read every 256 ticks */
 } rstate;
+
+/* nonzero (and the error set) once the render's time budget is spent */
+int check_deadline(rstate *st, const node *at);
 
 /* C stack a render may use: the evaluator recurses on nested expressions
  * and macro calls, so depth limits alone cannot bound it */

@@ -4,11 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "chat_templates/internal.h"
 
 #define DEFAULT_MAX_OUTPUT (16u << 20)
 #define DEFAULT_MAX_LOOP 10000000L
 #define DEFAULT_MAX_DEPTH 256
+#define DEFAULT_MAX_TIME_MS 10000L
 #define MAX_COMPILE_ARENA ((size_t)1 << 30)
 
 static void set_err(char *err, size_t errlen, const char *msg) {
@@ -56,6 +58,7 @@ int vr_template_render(const vr_template *t, const char *context_json, size_t le
     size_t max_out = limits && limits->max_output_bytes ? limits->max_output_bytes : DEFAULT_MAX_OUTPUT;
     long max_loop = limits && limits->max_loop_iterations > 0 ? limits->max_loop_iterations : DEFAULT_MAX_LOOP;
     int max_depth = limits && limits->max_recursion_depth > 0 ? limits->max_recursion_depth : DEFAULT_MAX_DEPTH;
+    long max_ms = limits && limits->max_time_ms > 0 ? limits->max_time_ms : DEFAULT_MAX_TIME_MS;
     arena a;
     /* memory: the context, the output and the intermediate values; bounded
      * so string-building loops fail instead of exhausting the machine */
@@ -95,6 +98,9 @@ int vr_template_render(const vr_template *t, const char *context_json, size_t le
     st.err = err;
     st.errlen = errlen;
     st.globals = dense;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    st.deadline = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9 + (double)max_ms / 1000.0;
     if (eval_template(&st, root) || st.failed) {
         if (!err[0]) set_err(err, errlen, "template render failed");
         arena_free(&a);

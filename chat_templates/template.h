@@ -35,6 +35,7 @@ typedef struct vr_template_limits {
     size_t max_output_bytes;   /* default 16 MiB */
     long max_loop_iterations;  /* total over the render; default 10,000,000 */
     int max_recursion_depth;   /* macro/call nesting; default 256 */
+    long max_time_ms;          /* wall-clock time of one render; default 10000 */
 } vr_template_limits;
 
 /* Render with a context given as JSON object text, e.g.

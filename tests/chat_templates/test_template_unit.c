@@ -131,6 +131,12 @@ static void test_hostile(void) {
     expect_ok("{{ '' * 9223372036854775807 }}{{ [] * 9223372036854775807 }}", NULL, "[]");
     expect_ok("{{ range(-9223372036854775807, 9223372036854775807, 9223372036854775807)|list }}", NULL, "[-9223372036854775807, 0]");
     expect_ok("{{ [1, 2, 3][1::9223372036854775807] }}", NULL, "[2]");
+    /* CPU-heavy work inside the loop budget: the time limit ends it */
+    {
+        vr_template_limits quick = {.max_time_ms = 200};
+        expect_err("{% set s = 'ab' * 500000 %}{% for i in range(100000) %}{% for j in range(100) %}{{ s.find('zz') }}{% endfor %}{% endfor %}",
+                   NULL, &quick, "time limit");
+    }
     /* long loops */
     expect_err("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", NULL, &small, "loop iteration limit");
     /* huge output */
