@@ -5,8 +5,9 @@
  *             bytes / time) and the cuBLAS bf16 GEMM rate (8192^3, f32
  *             accumulation).
  *   attention: paged decode attention, batch 64 x 4k context, Qwen3-0.6B
- *             heads (16 q, 8 kv, head_dim 128, block 16): K/V bytes read per
- *             call / time, as % of the copy bandwidth (goal >= 80%).
+ *             heads (16 q, 8 kv, head_dim 128, block 16), f32 and bf16 KV:
+ *             K/V bytes read per call / time, as % of the copy bandwidth
+ *             (goal >= 80%).
  *   decode step: one batch-1 decode step of a Qwen3-0.6B-shaped model (28
  *             layers, hidden 1024, inter 3072, vocab 151936, bf16 random
  *             weights) through the backend's ops, against the time to read
@@ -131,10 +132,11 @@ static void *dev_ints(vr_backend *be, const int32_t *h, size_t n) {
 }
 
 /* seconds per call of paged decode attention, batch B x ctx C */
-static double bench_attention(vr_backend *be, int B, int C, int iters, double *bytes) {
+static double bench_attention(vr_backend *be, int B, int C, int iters, vr_dtype kvdt,
+                              double *bytes) {
     const int H = 16, KV = 8, D = 128, bs = 16, nb = C / bs;
     vr_kv_cache_desc desc = {.num_layers = 1, .num_blocks = B * nb, .block_size = bs,
-                             .num_kv_heads = KV, .head_dim = D, .dtype = VR_F32};
+                             .num_kv_heads = KV, .head_dim = D, .dtype = kvdt};
     char err[256];
     void *kv = be->ops->kv_create(be, &desc, err, sizeof err);
     if (!kv) {
@@ -159,7 +161,7 @@ static double bench_attention(vr_backend *be, int B, int C, int iters, double *b
     for (int i = 0; i < iters; i++) be->ops->attention(be, out, q, kv, 0, &m, H, KV, D, 0.088f, 0);
     be->ops->sync(be);
     double t = (now() - t0) / iters;
-    *bytes = 2.0 * B * (double)C * KV * D * 4;
+    *bytes = 2.0 * B * (double)C * KV * D * (double)vr_dtype_size(kvdt);
     be->ops->kv_destroy(be, kv);
     be->ops->free(be, q);
     be->ops->free(be, out);
@@ -264,12 +266,16 @@ int main(int argc, char **argv) {
     double bw = copy_bandwidth(), gr = gemm_rate();
     printf("roofline: copy bandwidth %.1f GB/s, cuBLAS bf16 GEMM %.1f TFLOP/s\n", bw * 1e-9,
            gr * 1e-12);
-    double bytes = 0;
-    double ta = bench_attention(be, 64, 4096, iters, &bytes);
-    if (ta > 0)
-        printf("paged decode attention, batch 64 x 4k ctx (f32 KV, %.2f GB): %.3f ms, %.1f GB/s "
-               "= %.0f%% of copy bandwidth (goal >= 80%%)\n",
-               bytes * 1e-9, ta * 1e3, bytes / ta * 1e-9, 100.0 * bytes / ta / bw);
+    const vr_dtype kvdts[] = {VR_F32, VR_BF16};
+    for (int d = 0; d < 2; d++) {
+        double bytes = 0;
+        double ta = bench_attention(be, 64, 4096, iters, kvdts[d], &bytes);
+        if (ta > 0)
+            printf("paged decode attention, batch 64 x 4k ctx (%s KV, %.2f GB): %.3f ms, %.1f "
+                   "GB/s = %.0f%% of copy bandwidth (goal >= 80%%)\n",
+                   vr_dtype_name(kvdts[d]), bytes * 1e-9, ta * 1e3, bytes / ta * 1e-9,
+                   100.0 * bytes / ta / bw);
+    }
     double wbytes = 0;
     double td = bench_decode_step(be, iters, &wbytes);
     if (td > 0)

@@ -42,11 +42,11 @@ constexpr int kMaxSplits = 64;
 struct attn_params {
     const float *q;
     float *out;
-    const float *kpool, *vpool; /* this layer's pools */
+    const void *kpool, *vpool; /* this layer's pools, of the cache's dtype */
     const int32_t *qs, *ctx_len, *positions, *block_table;
     int mbps, block_size, window;
     int heads, kv_heads, head_dim;
-    size_t block_floats;
+    size_t block_elems;
     float scale, softcap;
     int nsplit;
     float *part; /* [num_seqs][heads][nsplit][head_dim + 2] when nsplit > 1 */
@@ -58,11 +58,12 @@ __device__ __forceinline__ void key_range(int pos, int ctx, int window, int *lo,
     *lo = (window > 0 && pos - window + 1 > 0) ? pos - window + 1 : 0;
 }
 
-__device__ __forceinline__ const float *kv_row(const float *pool, const attn_params &p,
-                                               const int32_t *bt, int kvh, int j) {
+template <vr_dtype KDT>
+__device__ __forceinline__ const typename kv_store<KDT>::type *
+kv_row(const void *pool, const attn_params &p, const int32_t *bt, int kvh, int j) {
     int blk = bt[j / p.block_size], off = j % p.block_size;
-    return pool + (size_t)blk * p.block_floats +
-           ((size_t)kvh * p.block_size + off) * (size_t)p.head_dim;
+    return static_cast<const typename kv_store<KDT>::type *>(pool) +
+           (size_t)blk * p.block_elems + ((size_t)kvh * p.block_size + off) * (size_t)p.head_dim;
 }
 
 __device__ __forceinline__ float cap_score(float sc, float softcap) {
@@ -71,7 +72,9 @@ __device__ __forceinline__ float cap_score(float sc, float softcap) {
 
 /* ---------------- decode ---------------- */
 
+template <vr_dtype KDT>
 __global__ void __launch_bounds__(kDecThreads) attn_decode_kernel(attn_params p) {
+    typedef typename kv_store<KDT>::type T;
     const int h = blockIdx.x % p.heads;
     const int split = (blockIdx.x / p.heads) % p.nsplit;
     const int s = blockIdx.x / p.heads / p.nsplit;
@@ -98,9 +101,10 @@ __global__ void __launch_bounds__(kDecThreads) attn_decode_kernel(attn_params p)
     float m = -INFINITY, l = 0.0f;
     for (int j0 = start + warp * kDecUnroll; j0 < end; j0 += kDecWarps * kDecUnroll) {
         float sc[kDecUnroll];
-        const float *rows[kDecUnroll];
+        const T *rows[kDecUnroll];
 #pragma unroll
-        for (int u = 0; u < kDecUnroll; u++) rows[u] = j0 + u < end ? kv_row(p.kpool, p, bt, kvh, j0 + u) : nullptr;
+        for (int u = 0; u < kDecUnroll; u++)
+            rows[u] = j0 + u < end ? kv_row<KDT>(p.kpool, p, bt, kvh, j0 + u) : nullptr;
 #pragma unroll
         for (int u = 0; u < kDecUnroll; u++) {
             float dot = 0.0f;
@@ -108,7 +112,7 @@ __global__ void __launch_bounds__(kDecThreads) attn_decode_kernel(attn_params p)
 #pragma unroll
                 for (int i = 0; i < kDecDims; i++) {
                     int d = lane + i * VR_WARP;
-                    if (d < D) dot += qv[i] * rows[u][d];
+                    if (d < D) dot += qv[i] * kv_load<KDT>(rows[u], d);
                 }
             }
             sc[u] = dot;
@@ -132,11 +136,11 @@ __global__ void __launch_bounds__(kDecThreads) attn_decode_kernel(attn_params p)
             if (!rows[u]) continue;
             float pr = expf(sc[u] - m);
             l += pr;
-            const float *vr = kv_row(p.vpool, p, bt, kvh, j0 + u);
+            const T *vr = kv_row<KDT>(p.vpool, p, bt, kvh, j0 + u);
 #pragma unroll
             for (int i = 0; i < kDecDims; i++) {
                 int d = lane + i * VR_WARP;
-                if (d < D) acc[i] += pr * vr[d];
+                if (d < D) acc[i] += pr * kv_load<KDT>(vr, d);
             }
         }
     }
@@ -212,6 +216,7 @@ __global__ void attn_reduce_kernel(attn_params p) {
 /* ---------------- prefill ---------------- */
 
 /* One segment: queries [t0, t0 + nq) of sequence s (nq <= kPreQ), head h. */
+template <vr_dtype KDT>
 __device__ void prefill_segment(const attn_params &p, int s, int t0, int nq, int h,
                                 float (*qsm)[kMaxHeadDim + 1], float (*kvsm)[kMaxHeadDim + 1],
                                 float (*ssm)[kPreK + 1], int *range) {
@@ -248,7 +253,7 @@ __device__ void prefill_segment(const attn_params &p, int s, int t0, int nq, int
         __syncthreads(); /* the previous tile's V is no longer read */
         for (int e = tid; e < kPreK * D; e += kPreThreads) {
             int j = e / D, d = e % D;
-            kvsm[j][d] = j < nk ? kv_row(p.kpool, p, bt, kvh, kb + j)[d] : 0.0f;
+            kvsm[j][d] = j < nk ? kv_load<KDT>(kv_row<KDT>(p.kpool, p, bt, kvh, kb + j), d) : 0.0f;
         }
         __syncthreads();
         for (int jj = 0; jj < kPreK / kPreSub; jj++) {
@@ -264,7 +269,7 @@ __device__ void prefill_segment(const attn_params &p, int s, int t0, int nq, int
         __syncthreads();
         for (int e = tid; e < kPreK * D; e += kPreThreads) {
             int j = e / D, d = e % D;
-            kvsm[j][d] = j < nk ? kv_row(p.vpool, p, bt, kvh, kb + j)[d] : 0.0f;
+            kvsm[j][d] = j < nk ? kv_load<KDT>(kv_row<KDT>(p.vpool, p, bt, kvh, kb + j), d) : 0.0f;
         }
         __syncthreads();
         float tmax = -INFINITY;
@@ -303,6 +308,7 @@ __device__ void prefill_segment(const attn_params &p, int s, int t0, int nq, int
  * grid follows num_tokens, so decode sequences in a mixed batch cost no
  * idle blocks. A tile that straddles sequences is done one segment per
  * sequence; segments of decode sequences (query length 1) are skipped. */
+template <vr_dtype KDT>
 __global__ void __launch_bounds__(kPreThreads) attn_prefill_kernel(attn_params p, int num_tokens,
                                                                    int num_seqs) {
     /* row stride kMaxHeadDim + 1: the 8 threads of a query read keys 2 rows
@@ -325,7 +331,7 @@ __global__ void __launch_bounds__(kPreThreads) attn_prefill_kernel(attn_params p
     for (int s = a, t = tb; s < num_seqs && t < te; s++) {
         int send = p.qs[s + 1] < te ? p.qs[s + 1] : te;
         if (send > t && p.qs[s + 1] - p.qs[s] > 1)
-            prefill_segment(p, s, t, send - t, h, qsm, kvsm, ssm, range);
+            prefill_segment<KDT>(p, s, t, send - t, h, qsm, kvsm, ssm, range);
         if (send > t) t = send;
     }
 }
@@ -344,6 +350,24 @@ static int choose_splits(const gpu_backend *g, int num_seqs, int heads, int max_
     return want < 1 ? 1 : (int)want;
 }
 
+template <vr_dtype KDT>
+static void run_attention(gpu_backend *g, const attn_params &p, const vr_attn_meta *meta) {
+    const int S = meta->num_seqs, heads = p.heads;
+    unsigned dec_blocks = (unsigned)((size_t)S * p.nsplit * heads);
+    attn_decode_kernel<KDT><<<dec_blocks, kDecThreads, 0, g->stream>>>(p);
+    check(g, cudaGetLastError(), "attention (decode)");
+    if (p.nsplit > 1) {
+        attn_reduce_kernel<<<(unsigned)((size_t)S * heads), 128, 0, g->stream>>>(p);
+        check(g, cudaGetLastError(), "attention (reduce)");
+    }
+    if (meta->max_query_len > 1) {
+        int ntiles = (meta->num_tokens + kPreQ - 1) / kPreQ;
+        unsigned pre_blocks = (unsigned)((size_t)ntiles * heads);
+        attn_prefill_kernel<KDT><<<pre_blocks, kPreThreads, 0, g->stream>>>(p, meta->num_tokens, S);
+        check(g, cudaGetLastError(), "attention (prefill)");
+    }
+}
+
 void launch_attention(gpu_backend *g, float *out, const float *q, const gpu_kv *kv, int layer,
                       const vr_attn_meta *meta, int heads, int kv_heads, int head_dim,
                       float scale, float softcap) {
@@ -356,8 +380,9 @@ void launch_attention(gpu_backend *g, float *out, const float *q, const gpu_kv *
     attn_params p;
     p.q = q;
     p.out = out;
-    p.kpool = kv->k + (size_t)layer * kv->layer_floats;
-    p.vpool = kv->v + (size_t)layer * kv->layer_floats;
+    const size_t layer_bytes = kv->layer_elems * kv->esize;
+    p.kpool = static_cast<const char *>(kv->k) + (size_t)layer * layer_bytes;
+    p.vpool = static_cast<const char *>(kv->v) + (size_t)layer * layer_bytes;
     p.qs = meta->query_start;
     p.ctx_len = meta->context_len;
     p.positions = meta->positions;
@@ -368,7 +393,7 @@ void launch_attention(gpu_backend *g, float *out, const float *q, const gpu_kv *
     p.heads = heads;
     p.kv_heads = kv_heads;
     p.head_dim = head_dim;
-    p.block_floats = kv->block_floats;
+    p.block_elems = kv->block_elems;
     p.scale = scale;
     p.softcap = softcap;
     p.nsplit = choose_splits(g, S, heads, meta->max_context_len);
@@ -390,18 +415,10 @@ void launch_attention(gpu_backend *g, float *out, const float *q, const gpu_kv *
         else
             p.nsplit = 1;
     }
-    unsigned dec_blocks = (unsigned)((size_t)S * p.nsplit * heads);
-    attn_decode_kernel<<<dec_blocks, kDecThreads, 0, g->stream>>>(p);
-    check(g, cudaGetLastError(), "attention (decode)");
-    if (p.nsplit > 1) {
-        attn_reduce_kernel<<<(unsigned)((size_t)S * heads), 128, 0, g->stream>>>(p);
-        check(g, cudaGetLastError(), "attention (reduce)");
-    }
-    if (meta->max_query_len > 1) {
-        int ntiles = (meta->num_tokens + kPreQ - 1) / kPreQ;
-        unsigned pre_blocks = (unsigned)((size_t)ntiles * heads);
-        attn_prefill_kernel<<<pre_blocks, kPreThreads, 0, g->stream>>>(p, meta->num_tokens, S);
-        check(g, cudaGetLastError(), "attention (prefill)");
+    switch (kv->desc.dtype) {
+    case VR_F32: run_attention<VR_F32>(g, p, meta); break;
+    case VR_BF16: run_attention<VR_BF16>(g, p, meta); break;
+    case VR_F16: run_attention<VR_F16>(g, p, meta); break;
     }
 }
 

@@ -114,12 +114,12 @@ static size_t gpu_memory_available(vr_backend *be) {
 
 /* ---- KV cache ---- */
 
-/* K/V are stored in f32 whatever desc->dtype asks (backend.h allows the
- * fallback); bf16/f16 storage is a follow-up. */
+static size_t kv_esize(vr_dtype dt) { return dt == VR_BF16 || dt == VR_F16 ? 2 : 4; }
+
 static size_t gpu_kv_bytes_per_block(vr_backend *be, const vr_kv_cache_desc *d) {
     (void)be;
     return 2 * (size_t)d->num_layers * (size_t)d->block_size * (size_t)d->num_kv_heads *
-           (size_t)d->head_dim * sizeof(float);
+           (size_t)d->head_dim * kv_esize(d->dtype);
 }
 
 static void gpu_kv_destroy(vr_backend *be, void *p) {
@@ -133,12 +133,13 @@ static void gpu_kv_destroy(vr_backend *be, void *p) {
 static void *gpu_kv_create(vr_backend *be, const vr_kv_cache_desc *d, char *err, size_t errlen) {
     gpu_backend *g = gb(be);
     if (d->num_layers <= 0 || d->num_blocks <= 0 || d->block_size <= 0 || d->num_kv_heads <= 0 ||
-        d->head_dim <= 0 || d->head_dim > kMaxHeadDim) {
+        d->head_dim <= 0 || d->head_dim > kMaxHeadDim ||
+        (d->dtype != VR_F32 && d->dtype != VR_BF16 && d->dtype != VR_F16)) {
         snprintf(err, errlen,
                  "kv cache: unsupported shape on %s (layers %d, blocks %d, block size %d, kv heads "
-                 "%d, head dim %d; head dim at most %d)",
+                 "%d, head dim %d, dtype %d; head dim at most %d)",
                  VR_GPU_NAME, d->num_layers, d->num_blocks, d->block_size, d->num_kv_heads,
-                 d->head_dim, kMaxHeadDim);
+                 d->head_dim, (int)d->dtype, kMaxHeadDim);
         return nullptr;
     }
     gpu_kv *kv = static_cast<gpu_kv *>(calloc(1, sizeof *kv));
@@ -147,26 +148,27 @@ static void *gpu_kv_create(vr_backend *be, const vr_kv_cache_desc *d, char *err,
         return nullptr;
     }
     kv->desc = *d;
-    kv->desc.dtype = VR_F32;
-    kv->block_floats = (size_t)d->num_kv_heads * (size_t)d->block_size * (size_t)d->head_dim;
-    kv->layer_floats = kv->block_floats * (size_t)d->num_blocks;
-    size_t total = kv->layer_floats * (size_t)d->num_layers;
-    if (total / (size_t)d->num_layers != kv->layer_floats || total > SIZE_MAX / sizeof(float)) {
+    kv->esize = kv_esize(d->dtype);
+    kv->block_elems = (size_t)d->num_kv_heads * (size_t)d->block_size * (size_t)d->head_dim;
+    kv->layer_elems = kv->block_elems * (size_t)d->num_blocks;
+    size_t total = kv->layer_elems * (size_t)d->num_layers;
+    if (total / (size_t)d->num_layers != kv->layer_elems || total > SIZE_MAX / kv->esize) {
         snprintf(err, errlen, "kv cache: size overflows");
         free(kv);
         return nullptr;
     }
-    kv->k = static_cast<float *>(gpu_alloc(be, total * sizeof(float)));
-    kv->v = static_cast<float *>(gpu_alloc(be, total * sizeof(float)));
+    const size_t bytes = total * kv->esize;
+    kv->k = gpu_alloc(be, bytes);
+    kv->v = gpu_alloc(be, bytes);
     if (!kv->k || !kv->v) {
         snprintf(err, errlen, "kv cache: cannot allocate 2 x %zu MiB of %s memory for %d blocks",
-                 total * sizeof(float) >> 20, VR_GPU_LABEL, d->num_blocks);
+                 bytes >> 20, VR_GPU_LABEL, d->num_blocks);
         gpu_kv_destroy(be, kv);
         return nullptr;
     }
     /* zeros, so a stray read of an unwritten slot is a number, never NaN */
-    if (check(g, cudaMemsetAsync(kv->k, 0, total * sizeof(float), g->stream), "kv clear") ||
-        check(g, cudaMemsetAsync(kv->v, 0, total * sizeof(float), g->stream), "kv clear")) {
+    if (check(g, cudaMemsetAsync(kv->k, 0, bytes, g->stream), "kv clear") ||
+        check(g, cudaMemsetAsync(kv->v, 0, bytes, g->stream), "kv clear")) {
         snprintf(err, errlen, "kv cache: %s", g->err);
         gpu_kv_destroy(be, kv);
         return nullptr;
@@ -179,20 +181,18 @@ static void gpu_kv_copy_blocks(vr_backend *be, void *p, const int32_t *src, cons
     gpu_backend *g = gb(be);
     gpu_kv *kv = static_cast<gpu_kv *>(p);
     bind(g);
-    size_t bytes = kv->block_floats * sizeof(float);
+    const size_t bytes = kv->block_elems * kv->esize, layer = kv->layer_elems * kv->esize;
     for (int l = 0; l < kv->desc.num_layers; l++) {
-        float *kl = kv->k + (size_t)l * kv->layer_floats;
-        float *vl = kv->v + (size_t)l * kv->layer_floats;
+        char *kl = static_cast<char *>(kv->k) + (size_t)l * layer;
+        char *vl = static_cast<char *>(kv->v) + (size_t)l * layer;
         for (int i = 0; i < n; i++) {
             if (src[i] == dst[i]) continue;
             check(g,
-                  cudaMemcpyAsync(kl + (size_t)dst[i] * kv->block_floats,
-                                  kl + (size_t)src[i] * kv->block_floats, bytes,
+                  cudaMemcpyAsync(kl + (size_t)dst[i] * bytes, kl + (size_t)src[i] * bytes, bytes,
                                   cudaMemcpyDeviceToDevice, g->stream),
                   "kv copy");
             check(g,
-                  cudaMemcpyAsync(vl + (size_t)dst[i] * kv->block_floats,
-                                  vl + (size_t)src[i] * kv->block_floats, bytes,
+                  cudaMemcpyAsync(vl + (size_t)dst[i] * bytes, vl + (size_t)src[i] * bytes, bytes,
                                   cudaMemcpyDeviceToDevice, g->stream),
                   "kv copy");
         }

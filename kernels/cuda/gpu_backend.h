@@ -18,17 +18,41 @@
 
 namespace VR_GPU_NS {
 
-/* Paged KV cache, f32, one K and one V pool per layer, each laid out
- *   [num_blocks][num_kv_heads][block_size][head_dim]
+/* Paged KV cache, one K and one V pool per layer, each laid out
+ *   [num_blocks][num_kv_heads][block_size][head_dim]  of desc.dtype
  * (the same as the CPU backend): the block_size x head_dim tile that one kv
- * head reads from one block is contiguous, so attention streams it. */
+ * head reads from one block is contiguous, so attention streams it. f32
+ * keeps K/V exactly; bf16 / f16 (rounded to nearest even on write) halve
+ * the memory and the bandwidth decode attention is bound by. */
 struct gpu_kv {
     vr_kv_cache_desc desc;
-    size_t block_floats; /* one block of one layer, K or V */
-    size_t layer_floats; /* num_blocks * block_floats */
-    float *k;            /* [num_layers][layer_floats] */
-    float *v;
+    size_t esize;        /* bytes per element of desc.dtype */
+    size_t block_elems;  /* one block of one layer, K or V */
+    size_t layer_elems;  /* num_blocks * block_elems */
+    void *k;             /* [num_layers][layer_elems] */
+    void *v;
 };
+
+/* Storage type of a KV dtype, and conversions to and from f32. */
+template <vr_dtype DT> struct kv_store { typedef uint16_t type; };
+template <> struct kv_store<VR_F32> { typedef float type; };
+
+template <vr_dtype DT>
+__device__ __forceinline__ float kv_load(const typename kv_store<DT>::type *p, size_t i);
+template <> __device__ __forceinline__ float kv_load<VR_F32>(const float *p, size_t i) { return p[i]; }
+template <> __device__ __forceinline__ float kv_load<VR_BF16>(const uint16_t *p, size_t i) {
+    return bf16_to_f32(p[i]);
+}
+template <> __device__ __forceinline__ float kv_load<VR_F16>(const uint16_t *p, size_t i) {
+    return f16_to_f32(p[i]);
+}
+
+template <vr_dtype DT> __device__ __forceinline__ typename kv_store<DT>::type kv_pack(float f);
+template <> __device__ __forceinline__ float kv_pack<VR_F32>(float f) { return f; }
+template <> __device__ __forceinline__ uint16_t kv_pack<VR_BF16>(float f) { return f32_to_bf16(f); }
+template <> __device__ __forceinline__ uint16_t kv_pack<VR_F16>(float f) {
+    return __half_as_ushort(__float2half_rn(f)); /* round to nearest even */
+}
 
 struct gpu_backend {
     vr_backend base;

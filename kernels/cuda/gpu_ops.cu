@@ -155,9 +155,11 @@ void launch_act_mul(gpu_backend *g, float *out, const float *gate_up, int ntok, 
 }
 
 /* ---- write_kv: one block per token; slot < 0 skips the token ---- */
-__global__ void write_kv_kernel(float *kpool, float *vpool, const float *k, const float *v,
-                                const int32_t *slots, int kv_heads, int block_size, int head_dim,
-                                size_t block_floats) {
+template <vr_dtype KDT>
+__global__ void write_kv_kernel(typename kv_store<KDT>::type *kpool,
+                                typename kv_store<KDT>::type *vpool, const float *k,
+                                const float *v, const int32_t *slots, int kv_heads,
+                                int block_size, int head_dim, size_t block_elems) {
     int t = blockIdx.x;
     int slot = slots[t];
     if (slot < 0) return;
@@ -165,20 +167,33 @@ __global__ void write_kv_kernel(float *kpool, float *vpool, const float *k, cons
     int row = kv_heads * head_dim;
     for (int i = threadIdx.x; i < row; i += blockDim.x) {
         int h = i / head_dim, d = i % head_dim;
-        size_t dst = (size_t)block * block_floats +
+        size_t dst = (size_t)block * block_elems +
                      ((size_t)h * block_size + off) * (size_t)head_dim + d;
-        kpool[dst] = k[(size_t)t * row + i];
-        vpool[dst] = v[(size_t)t * row + i];
+        kpool[dst] = kv_pack<KDT>(k[(size_t)t * row + i]);
+        vpool[dst] = kv_pack<KDT>(v[(size_t)t * row + i]);
     }
+}
+
+template <vr_dtype KDT>
+static void write_kv_as(gpu_backend *g, gpu_kv *kv, int layer, const float *k, const float *v,
+                        const int32_t *slots, int ntok) {
+    typedef typename kv_store<KDT>::type T;
+    const vr_kv_cache_desc *d = &kv->desc;
+    T *kp = static_cast<T *>(kv->k) + (size_t)layer * kv->layer_elems;
+    T *vp = static_cast<T *>(kv->v) + (size_t)layer * kv->layer_elems;
+    write_kv_kernel<KDT><<<ntok, 256, 0, g->stream>>>(kp, vp, k, v, slots, d->num_kv_heads,
+                                                      d->block_size, d->head_dim,
+                                                      kv->block_elems);
 }
 
 void launch_write_kv(gpu_backend *g, gpu_kv *kv, int layer, const float *k, const float *v,
                      const int32_t *slots, int ntok) {
     if (ntok <= 0) return;
-    const vr_kv_cache_desc *d = &kv->desc;
-    write_kv_kernel<<<ntok, 256, 0, g->stream>>>(
-        kv->k + (size_t)layer * kv->layer_floats, kv->v + (size_t)layer * kv->layer_floats, k, v,
-        slots, d->num_kv_heads, d->block_size, d->head_dim, kv->block_floats);
+    switch (kv->desc.dtype) {
+    case VR_F32: write_kv_as<VR_F32>(g, kv, layer, k, v, slots, ntok); break;
+    case VR_BF16: write_kv_as<VR_BF16>(g, kv, layer, k, v, slots, ntok); break;
+    case VR_F16: write_kv_as<VR_F16>(g, kv, layer, k, v, slots, ntok); break;
+    }
     after_launch(g, "write_kv");
 }
 

@@ -10,7 +10,9 @@
  * block boundaries, sliding windows, softcap, large scores, and contexts long
  * enough that decode splits them across blocks and reduces. A last pass
  * copies every block to a fresh id with kv_copy_blocks and checks attention
- * over the copies is unchanged. Skips (exit 77) when there is no GPU. */
+ * over the copies is unchanged. Every case runs with the cache stored in
+ * f32, bf16 and f16 (the CPU backend rounds the same way).
+ * Skips (exit 77) when there is no GPU. */
 #include "gt.h"
 
 #define MAXS 80
@@ -44,7 +46,7 @@ static int sum(const int *a, int n) {
     return s;
 }
 
-static void run(gt_rng *r, vr_backend *gpu, vr_backend *cpu, const scenario *sc) {
+static void run(gt_rng *r, vr_backend *gpu, vr_backend *cpu, const scenario *sc, vr_dtype kvdt) {
     const int S = sc->nseqs, H = sc->heads, KV = sc->kv_heads, D = sc->head_dim;
     const int bs = sc->block_size;
     int mb = 0, max_ctx = 0, max_q = 0;
@@ -61,7 +63,7 @@ static void run(gt_rng *r, vr_backend *gpu, vr_backend *cpu, const scenario *sc)
                              .block_size = bs,
                              .num_kv_heads = KV,
                              .head_dim = D,
-                             .dtype = VR_F32};
+                             .dtype = kvdt};
     const int layer = 1;
     char err[256];
     void *kvc = cpu->ops->kv_create(cpu, &desc, err, sizeof err);
@@ -127,7 +129,7 @@ static void run(gt_rng *r, vr_backend *gpu, vr_backend *cpu, const scenario *sc)
     gpu->ops->attention(gpu, og, qg, kvg, layer, &mg, H, KV, D, scale, sc->softcap);
     float *o = gt_download(gpu, og, nout);
     double e = gt_rel_err(o, ref, nout);
-    GT_CHECK(e <= 1e-4, "%s: rel err %.3g", sc->name, e);
+    GT_CHECK(e <= 1e-4, "%s (KV %s): rel err %.3g", sc->name, vr_dtype_name(kvdt), e);
 
     /* kv_copy_blocks: blocks i -> total_blocks + i, table moved to the copies */
     int32_t *src = gt_xmalloc((size_t)total_blocks * sizeof(int32_t));
@@ -174,7 +176,10 @@ int main(void) {
     vr_backend *gpu = gt_open_gpu("gpu_test_attention");
     vr_backend *cpu = gt_open_cpu();
     gt_rng r = {7};
-    for (size_t i = 0; i < sizeof kFixed / sizeof kFixed[0]; i++) run(&r, gpu, cpu, &kFixed[i]);
+    const vr_dtype kvdts[] = {VR_F32, VR_BF16, VR_F16};
+    for (int d = 0; d < 3; d++)
+        for (size_t i = 0; i < sizeof kFixed / sizeof kFixed[0]; i++)
+            run(&r, gpu, cpu, &kFixed[i], kvdts[d]);
 
     /* random mixes: many decodes with a few prefill chunks, random shapes */
     static const int hd[] = {32, 64, 80, 128, 256};
@@ -194,7 +199,7 @@ int main(void) {
             sc.ctx[s] = 1 + gt_int(&r, gt_int(&r, 4) == 0 ? 3000 : 200);
             sc.qlen[s] = gt_int(&r, 3) == 0 ? 1 + gt_int(&r, sc.ctx[s] < 300 ? sc.ctx[s] : 300) : 1;
         }
-        run(&r, gpu, cpu, &sc);
+        run(&r, gpu, cpu, &sc, kvdts[it % 3]);
     }
     /* batch 64 x 4k decode: the benchmark's shape, checked for correctness */
     {
@@ -211,7 +216,8 @@ int main(void) {
             sc.ctx[s] = 4096 - s;
             sc.qlen[s] = 1;
         }
-        run(&r, gpu, cpu, &sc);
+        run(&r, gpu, cpu, &sc, VR_F32);
+        run(&r, gpu, cpu, &sc, VR_BF16);
     }
     int rc = gt_finish("gpu_test_attention", gpu);
     vr_backend_destroy(gpu);
