@@ -64,6 +64,19 @@ void vr_route_chat(vr_server *s, vr_http_conn *c, const vr_http_req *r) {
         vr_send_error(c, 500, NULL, "out of memory");
         goto out;
     }
+    if (vr_gen_echo_requested(g)) {
+        /* echo: vLLM returns the final message's content first when that
+         * message is the assistant's (a prefill being continued) */
+        const vr_json *msgs = vr_jget(body, "messages");
+        const vr_json *last = &msgs->u.arr.items[msgs->u.arr.n - 1];
+        const vr_json *role = vr_jget(last, "role");
+        const vr_json *content = vr_jget(last, "content");
+        if (role && !strcmp(role->u.str.s, "assistant") && content && content->type == VR_JSON_STRING) {
+            const char *texts[1] = {content->u.str.s};
+            size_t lens[1] = {content->u.str.len};
+            vr_gen_set_echo(g, 1, texts, lens);
+        }
+    }
     if (auto_tools || s->opt.reasoning_parser) {
         /* names the model may call (others stay text), from `tools` */
         const vr_json *tools = vr_jget(body, "tools");

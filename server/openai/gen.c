@@ -165,6 +165,8 @@ vr_gen *vr_gen_new(vr_server *s, vr_http_conn *c, vr_api api, vr_req_params *p, 
 
 void vr_gen_discard(vr_gen *g) { gen_free(g); }
 
+int vr_gen_echo_requested(const vr_gen *g) { return g->p.echo; }
+
 void vr_gen_keep_doc(vr_gen *g, vr_jdoc *doc) { g->doc = doc; }
 
 void vr_gen_set_echo(vr_gen *g, int n, const char *const *texts, const size_t *lens) {
@@ -391,9 +393,18 @@ static void stream_delta(vr_gen *g, int idx, vr_choice *ch, const vr_outev *e, c
     if (g->api == VR_API_CHAT) {
         vr_jw_key(&w, "delta");
         vr_jw_obj_begin(&w);
+        if (echo_len) { /* chat echo: the final assistant message leads the first chunk */
+            vr_sbuf t = {0};
+            vr_sb_put(&t, echo, echo_len);
+            if (ch->parser) vr_sb_put(&t, ch->pd.content, ch->pd.content_len);
+            else vr_sb_put(&t, e->text, e->text_len);
+            vr_jw_key(&w, "content");
+            vr_jw_strn(&w, t.p ? t.p : "", t.len);
+            vr_sb_free(&t);
+        }
         if (ch->parser) {
             const vr_parse_delta *d = &ch->pd;
-            if (d->content_len) {
+            if (d->content_len && !echo_len) {
                 vr_jw_key(&w, "content");
                 vr_jw_strn(&w, d->content, d->content_len);
             }
@@ -432,7 +443,7 @@ static void stream_delta(vr_gen *g, int idx, vr_choice *ch, const vr_outev *e, c
                 vr_jw_obj_end(&w);
             }
             if (any) vr_jw_arr_end(&w);
-        } else if (e->text_len) {
+        } else if (e->text_len && !echo_len) {
             vr_jw_key(&w, "content");
             vr_jw_strn(&w, e->text, e->text_len);
         }
@@ -553,9 +564,17 @@ static void send_completion_body(vr_gen *g) {
             vr_jw_key(&w, "role");
             vr_jw_str(&w, "assistant");
             vr_jw_key(&w, "content");
-            if (!ch->parser) vr_jw_strn(&w, ch->text.p ? ch->text.p : "", ch->text.len);
-            else if (ch->pr.content) vr_jw_strn(&w, ch->pr.content, ch->pr.content_len);
-            else vr_jw_null(&w);
+            const char *echo = g->echo ? g->echo[prompt] : NULL;
+            if (echo || !ch->parser || ch->pr.content) {
+                vr_sbuf t = {0};
+                if (echo) vr_sb_put(&t, echo, g->echo_len[prompt]);
+                if (!ch->parser) vr_sb_put(&t, ch->text.p, ch->text.len);
+                else vr_sb_put(&t, ch->pr.content, ch->pr.content_len);
+                vr_jw_strn(&w, t.p ? t.p : "", t.len);
+                vr_sb_free(&t);
+            } else {
+                vr_jw_null(&w);
+            }
             vr_jw_key(&w, "refusal");
             vr_jw_null(&w);
             vr_jw_key(&w, "tool_calls");
@@ -943,7 +962,7 @@ void vr_gen_submit(vr_gen *g, vr_prep *prep) {
         }
     }
     /* echo of token-id prompts: decode them */
-    if (g->echo)
+    if (g->echo && g->api == VR_API_COMPLETION)
         for (int i = 0; i < np; i++)
             if (!g->echo[i] && s->tok)
                 vr_tokenizer_decode(s->tok, prep->ids[i], prep->n_ids[i], 0, &g->echo[i], &g->echo_len[i], NULL, 0);

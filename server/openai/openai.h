@@ -102,6 +102,7 @@ void vr_gen_set_echo(vr_gen *g, int n, const char *const *texts, const size_t *l
  * calls). tool_names (malloc'd array, taken) may be NULL. */
 void vr_gen_set_parsers(vr_gen *g, const char *tool_parser, const char *reasoning_parser, int think_off, int max_calls,
                         const char **tool_names, size_t n_tool_names);
+int vr_gen_echo_requested(const vr_gen *g);
 /* Embeddings output options. */
 void vr_gen_set_embedding(vr_gen *g, int base64, long long dimensions);
 /* Submits one engine request per prompt (ids taken from prep, which is

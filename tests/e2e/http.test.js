@@ -254,3 +254,21 @@ test('429 with Retry-After when the waiting queue is full', async () => {
     assert.equal(await small.stop(), 0);
   }
 });
+
+test('SIGTERM during a stream: the stream ends with abort + [DONE], exit status 0', async () => {
+  const s2 = await startServer('qwen3-tiny', ['--max-model-len', '4096', '--disable-log-requests']);
+  const r = await fetch(s2.base + '/v1/completions', { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ prompt: 'x', max_tokens: 4000, ignore_eos: true, stream: true }) });
+  assert.equal(r.status, 200);
+  const reader = r.body.getReader();
+  let text = Buffer.from((await reader.read()).value).toString();
+  const exit = s2.stop();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += Buffer.from(value).toString();
+  }
+  assert.match(text, /"finish_reason":"abort"/);
+  assert.match(text, /data: \[DONE\]\n\n$/);
+  assert.equal(await exit, 0);
+});

@@ -207,3 +207,13 @@ test('SDK errors: unknown model 404, bad value 400 with param', async () => {
   await assert.rejects(new OpenAI({ baseURL: srv.base + '/v1', apiKey: 'wrong', maxRetries: 0 }).models.list(),
     (e) => e.status === 401);
 });
+
+test('chat: echo returns a final assistant message (prefill) first', async () => {
+  const body = { model: MODEL, messages: [...msgs, { role: 'assistant', content: 'Sure, ' }], max_tokens: 4,
+    temperature: 0, ignore_eos: true, echo: true, continue_final_message: true, add_generation_prompt: false };
+  const r = await client.chat.completions.create(body);
+  assert.ok(r.choices[0].message.content.startsWith('Sure, '), r.choices[0].message.content);
+  const chunks = await collect(await client.chat.completions.create({ ...body, stream: true }));
+  const text = chunks.map((c) => (c.choices[0] && c.choices[0].delta.content) || '').join('');
+  assert.equal(text, r.choices[0].message.content);
+});
