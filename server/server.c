@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "server/parsers/parsers.h"
 #include "server/server_impl.h"
@@ -320,7 +321,10 @@ int vr_server_create(const vr_server_options *o, vr_server **out, char *err, siz
     int rc = s->http ? 0 : -1;
     if (rc) snprintf(err, errlen, "out of memory");
     if (!rc && o->port >= 0) rc = vr_http_listen_tcp(s->http, o->host, o->port, &s->port, err, errlen);
-    if (!rc && o->uds) rc = vr_http_listen_unix(s->http, o->uds, err, errlen);
+    if (!rc && o->uds) {
+        rc = vr_http_listen_unix(s->http, o->uds, err, errlen);
+        s->uds_bound = rc == 0;
+    }
     if (!rc && o->port < 0 && !o->uds) {
         snprintf(err, errlen, "nothing to listen on (no port and no --uds)");
         rc = -1;
@@ -392,6 +396,7 @@ void vr_server_destroy(vr_server *s) {
         vr_http_server_free(s->http);
         pthread_mutex_destroy(&s->q_mu);
     }
+    if (s->uds_bound) unlink(s->opt.uds); /* ours: a later start can bind it again */
     vr_template_free(s->tmpl);
     free(s->root);
     free(s);

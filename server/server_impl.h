@@ -94,6 +94,7 @@ struct vr_server {
     char *root; /* model path for /v1/models */
     time_t created;
     int port;
+    int uds_bound;
 
     /* engine -> loop queue */
     pthread_mutex_t q_mu;

@@ -21,7 +21,7 @@ typedef struct flag {
 
 static const flag flags[] = {
     {"--host", F_STR, "address to listen on (0.0.0.0)"},
-    {"--port", F_INT, "TCP port (8000; 0 = any free port)"},
+    {"--port", F_INT, "TCP port (8000; 0 = any free port; -1 = none, with --uds)"},
     {"--uds", F_STR, "also listen on this unix socket path"},
     {"--api-key", F_LIST, "require Authorization: Bearer KEY (repeatable; env VLLM_API_KEY / VIREO_API_KEY)"},
     {"--served-model-name", F_LIST, "model name(s) clients use (default: the MODEL argument)"},
@@ -199,8 +199,8 @@ int vr_cmd_serve(int argc, char **argv) {
         if (f->kind == F_INT && parse_int(fn, val, -1, 1L << 40, &n)) return 2;
         if (!strcmp(fn, "--host")) o.host = val;
         else if (!strcmp(fn, "--port")) {
-            if (n < 0 || n > 65535) {
-                fprintf(stderr, "vireo serve: --port must be in [0, 65535]\n");
+            if (n < -1 || n > 65535) { /* -1: no TCP listener (with --uds) */
+                fprintf(stderr, "vireo serve: --port must be in [0, 65535] (or -1 with --uds)\n");
                 return 2;
             }
             o.port = (int)n;

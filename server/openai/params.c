@@ -200,6 +200,7 @@ int vr_parse_params(vr_server *s, const vr_json *body, vr_api api, vr_req_params
     if (vr_get_int(body, "priority", -(1LL << 31), 1LL << 31, &ll, e)) return -1;
     p->priority = (int)ll;
     if (vr_get_str(body, "request_id", &p->request_id, e)) return -1;
+    if (vr_get_str(body, "cache_salt", &p->sp.cache_salt, e)) return -1; /* prefix-cache isolation */
     if (vr_get_int(body, "truncate_prompt_tokens", -1, 1LL << 31, &p->truncate_prompt_tokens, e)) return -1;
     if (p->truncate_prompt_tokens == 0)
         return vr_field_fail(e, "truncate_prompt_tokens", "truncate_prompt_tokens must be positive or -1");
