@@ -348,7 +348,7 @@ static void test_kv_copy(vr_model *m) {
     int32_t ids[5] = {5, 9, 31, 7, 2}, pos[5] = {0, 1, 2, 3, 4}, slot[5] = {20, 21, 22, 23, 4};
     int32_t qs[2] = {0, 5}, ctx = 5, table[2] = {5, 1}, row = 4;
     vr_batch b = {5, ids, pos, slot, 1, qs, &ctx, table, 2, 1, &row, VR_OUTPUT_LOGITS};
-    float pre[VOCAB], la[VOCAB], lb[VOCAB], both[2 * VOCAB];
+    float pre[VOCAB], la[VOCAB], lb[VOCAB], both[3 * VOCAB];
     CHECK(vr_model_forward(m, kv, &b, pre, err, sizeof err) == 0, "prefill: %s", err);
     int32_t src[2] = {5, 1}, dst[2] = {2, 7};
     vr_kv_cache_copy_blocks(kv, src, dst, 2);
@@ -369,14 +369,16 @@ static void test_kv_copy(vr_model *m) {
 
     /* both sequences in one batch: one token each */
     int32_t b_ids[2] = {11, 11}, b_pos[2] = {5, 5}, b_slot[2] = {sa, sb}, b_qs[3] = {0, 1, 2};
-    int32_t b_ctx[2] = {6, 6}, b_tab[4] = {5, 1, 2, 7}, b_rows[2] = {1, 0};
-    vr_batch bb = {2, b_ids, b_pos, b_slot, 2, b_qs, b_ctx, b_tab, 2, 2, b_rows, VR_OUTPUT_LOGITS};
+    int32_t b_ctx[2] = {6, 6}, b_tab[4] = {5, 1, 2, 7}, b_rows[3] = {1, 0, 1};
+    vr_batch bb = {2, b_ids, b_pos, b_slot, 2, b_qs, b_ctx, b_tab, 2, 3, b_rows, VR_OUTPUT_LOGITS};
     CHECK(vr_model_forward(m, kv, &bb, both, err, sizeof err) == 0, "batched decode: %s", err);
     same = 1;
     for (int i = 0; i < VOCAB; i++)
         same &= fabsf(both[i] - lb[i]) <= 1e-5f * (1.0f + fabsf(lb[i])) &&
-                fabsf(both[VOCAB + i] - la[i]) <= 1e-5f * (1.0f + fabsf(la[i]));
-    CHECK(same, "batched decode rows match the single decodes, in output_rows order");
+                fabsf(both[VOCAB + i] - la[i]) <= 1e-5f * (1.0f + fabsf(la[i])) &&
+                both[2 * VOCAB + i] == both[i];
+    CHECK(same, "batched decode rows match the single decodes, in output_rows order "
+                "(a row asked twice comes twice)");
     vr_kv_cache_free(kv);
 }
 
