@@ -229,7 +229,7 @@ int parse_template(vr_template *t, const token_list *toks, char *err, size_t err
 int filter_lookup(const char *name, size_t n);   /* -1 when unknown */
 int test_lookup(const char *name, size_t n);
 /* builtin globals */
-enum { G_RANGE = 1, G_NAMESPACE, G_DICT, G_RAISE, G_STRFTIME, G_CYCLER, G_JOINER, G_LIPSUM_UNUSED };
+enum { G_RANGE = 1, G_NAMESPACE, G_DICT, G_RAISE, G_STRFTIME, G_CYCLER, G_JOINER };
 int global_lookup(const char *name, size_t n);   /* 0 when not a builtin */
 
 /* ---------- render state (eval.c) */

@@ -26,16 +26,12 @@ int vr_template_compile(const char *src, size_t len, vr_template **out, char *er
     if (!t) { set_err(err, errlen, "out of memory"); return -1; }
     arena_init(&t->a, MAX_COMPILE_ARENA);
     token_list toks;
-    arena scratch;
-    arena_init(&scratch, MAX_COMPILE_ARENA);
     /* tokens and the normalised source live in the template's arena: AST
      * strings point into them */
     if (lex(&t->a, src ? src : "", len, &toks, err, errlen) || parse_template(t, &toks, err, errlen)) {
-        arena_free(&scratch);
         vr_template_free(t);
         return -1;
     }
-    arena_free(&scratch);
     *out = t;
     return 0;
 }

@@ -7,16 +7,24 @@ usage: cli_check.py VIREO SHARED_DIR
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 
 
 def main():
+    work = tempfile.mkdtemp(prefix="tmpl-cli-")
+    try:
+        return check(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def check(work):
     vireo, shared = sys.argv[1:3]
     oracle = os.path.join(shared, "oracles", "tmpl-oracle.py")
     env = dict(os.environ, SOURCE_DATE_EPOCH="1752148800", TZ="UTC")
-    work = tempfile.mkdtemp(prefix="tmpl-cli-")
     ctx = os.path.join(work, "ctx.json")
     with open(ctx, "w", encoding="utf-8") as f:
         json.dump({"messages": [{"role": "system", "content": "Be brief ✓"}, {"role": "user", "content": "Hi\n"}],

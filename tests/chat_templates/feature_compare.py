@@ -7,6 +7,7 @@ usage: feature_compare.py TMPL_BATCH SHARED_DIR [--keep DIR]
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -17,12 +18,17 @@ from features import FEATURES  # noqa: E402
 from oracle_compare import NOW_EPOCH, load_oracle  # noqa: E402
 
 
+_made = set()  # scratch folders to remove at exit
+
+
 def main():
     batch, shared = sys.argv[1:3]
     keep = sys.argv[4] if len(sys.argv) > 4 and sys.argv[3] == "--keep" else None
     os.environ["TZ"] = "UTC"
     oracle = load_oracle(os.path.join(shared, "oracles", "tmpl-oracle.py"))
     work = keep or tempfile.mkdtemp(prefix="tmpl-features-")
+    if not keep:
+        _made.add(work)
     os.makedirs(work, exist_ok=True)
     names = set()
     rows = []
@@ -69,5 +75,15 @@ def main():
     return 1 if fails else 0
 
 
+def run():
+    rc = 1
+    try:
+        rc = main()
+    finally:
+        for d in _made:  # scratch folders this run made (not a --keep one)
+            shutil.rmtree(d, ignore_errors=True)
+    return rc
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -10,6 +10,7 @@ import functools
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -66,6 +67,9 @@ def collect_templates(shared, node_modules, workdir):
     return out
 
 
+_made = set()  # scratch folders to remove at exit
+
+
 def main():
     if len(sys.argv) < 4:
         print(__doc__, file=sys.stderr)
@@ -77,6 +81,8 @@ def main():
     oracle = load_oracle(oracle_path)
     convs = conversations()
     work = keep or tempfile.mkdtemp(prefix="tmpl-oracle-")
+    if not keep:
+        _made.add(work)
     os.makedirs(work, exist_ok=True)
     templates = collect_templates(shared, node_modules, work)
     cases = []
@@ -133,5 +139,15 @@ def main():
     return 1 if fails else 0
 
 
+def run():
+    rc = 1
+    try:
+        rc = main()
+    finally:
+        for d in _made:  # scratch folders this run made (not a --keep one)
+            shutil.rmtree(d, ignore_errors=True)
+    return rc
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())
