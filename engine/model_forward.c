@@ -163,6 +163,10 @@ static int validate(const vr_model *m, const vr_kv_cache *kv, const vr_batch *b,
         return -1;
     }
     const int T = b->num_tokens, S = b->num_seqs;
+    if (T > (1 << 24)) { /* bounds every size computed from it below */
+        snprintf(err, errlen, "batch: %d tokens is more than %d", T, 1 << 24);
+        return -1;
+    }
     if (T < 1 || S < 1 || S > T) {
         snprintf(err, errlen, "batch: %d tokens in %d sequences (need 1 <= sequences <= tokens)", T,
                  S);
