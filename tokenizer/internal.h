@@ -158,7 +158,7 @@ uint32_t vr_tok_bytelevel_char(unsigned byte);
 int vr_tok_bytelevel_byte(uint32_t cp); /* byte for a byte-level char, -1 if none */
 
 /* ---- models (bpe.c, wordpiece.c) ---- */
-enum { MODEL_BPE, MODEL_WORDPIECE };
+enum { MODEL_BPE, MODEL_WORDPIECE, MODEL_WORDLEVEL };
 typedef struct vr_cache vr_cache;
 typedef struct {
     int type;

@@ -713,8 +713,10 @@ static int parse_model(ctx *c, vr_jv o, vr_tok_model *m) {
             opt_int(c, o, "max_input_chars_per_word", 100, 0, INT32_MAX, &mx, "model"))
             return -1;
         m->max_chars = (size_t)mx;
+    } else if (IS(type, "WordLevel")) {
+        m->type = MODEL_WORDLEVEL;
     } else {
-        vr_tok_set_err(c->err, c->errlen, "model: unsupported type \"%s\" (supported: BPE, WordPiece)", type);
+        vr_tok_set_err(c->err, c->errlen, "model: unsupported type \"%s\" (supported: BPE, WordPiece, WordLevel)", type);
         return -1;
     }
     if (parse_vocab(c, vocab, m)) return -1;

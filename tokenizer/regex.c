@@ -24,6 +24,10 @@ int vr_tok_regex_compile(vr_regex *r, const char *pat, size_t n, char *err, size
 int vr_tok_regex_find(const vr_regex *r, pcre2_match_data *md, const char *s, size_t n, size_t start,
                   size_t *ms, size_t *me) {
     int rc = pcre2_match(r->code, (PCRE2_SPTR)s, n, start, PCRE2_NO_UTF_CHECK, md, NULL);
+    /* The JIT runs on a small fixed stack; a pattern that needs more on a
+     * huge input is retried by the interpreter, which uses the heap. */
+    if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
+        rc = pcre2_match(r->code, (PCRE2_SPTR)s, n, start, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, md, NULL);
     if (rc == PCRE2_ERROR_NOMATCH) return 0;
     if (rc < 0) return -1;
     PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);

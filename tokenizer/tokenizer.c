@@ -237,8 +237,13 @@ static int encode_normalized(const vr_tokenizer *t, const char *s, size_t n, int
     if (!rc && t->has_pretok) rc = vr_tok_pretokenize(&t->pretok, &pieces, sc);
     for (size_t i = 0; i < pieces.n && !rc; i++) {
         const vr_piece *p = &pieces.p[i];
-        rc = t->model.type == MODEL_BPE ? vr_tok_bpe_tokenize(&t->model, p->s, p->n, out)
-                                        : vr_tok_wordpiece_tokenize(&t->model, p->s, p->n, out);
+        if (t->model.type == MODEL_BPE) rc = vr_tok_bpe_tokenize(&t->model, p->s, p->n, out);
+        else if (t->model.type == MODEL_WORDPIECE) rc = vr_tok_wordpiece_tokenize(&t->model, p->s, p->n, out);
+        else { /* WordLevel: the piece is a token or the unk token */
+            int32_t id = vr_tok_strmap_get(&t->model.vocab, p->s, p->n);
+            if (id < 0 && t->model.unk_id < 0) rc = -2;
+            else rc = vr_tok_ids_push(out, id >= 0 ? id : t->model.unk_id);
+        }
     }
     free(pieces.p);
     return rc;
@@ -309,7 +314,8 @@ int vr_tokenizer_encode(const vr_tokenizer *t, const char *text, size_t len, int
     vr_tok_buf_free(&sc.tmp);
     if (rc) {
         free(out.p);
-        vr_tok_set_err(err, errlen, "encode failed (out of memory or regex resource limit)");
+        vr_tok_set_err(err, errlen, rc == -2 ? "encode: a word is not in the WordLevel vocab and there is no unk_token"
+                                             : "encode failed (out of memory or regex resource limit)");
         return -1;
     }
     if (!out.p) out.p = malloc(sizeof(int32_t)); /* a valid pointer even for zero ids */

@@ -124,7 +124,7 @@ static void check_stream(const vr_tokenizer *t, const int32_t *ids, size_t n, in
 }
 
 static void test_streaming(void) {
-    static const char *const names[] = {"sp-tiny", "sp-meta", "bl-tiny", "bert-tiny", "bpe-suffix", "wp-mix"};
+    static const char *const names[] = {"sp-tiny", "sp-meta", "bl-tiny", "bert-tiny", "bpe-suffix", "wp-mix", "wl-tiny"};
     static const char *const texts[] = {
         "Hello world", " leading space", "caf\xc3\xa9 na\xc3\xafve \xe4\xb8\xad\xe6\x96\x87 \xf0\x9f\xa4\x97!",
         "\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7 family", "", "   ", "<s>x</s> <|end|>y",
