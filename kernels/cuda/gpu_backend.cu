@@ -419,3 +419,8 @@ extern "C" void VR_GPU_SET_TILED(vr_backend *be, int on) { gb(be)->tiled_gemm = 
 extern "C" const char *VR_GPU_ERROR(vr_backend *be) { return gb(be)->err[0] ? gb(be)->err : NULL; }
 
 extern "C" const char *VR_GPU_DEVICE_NAME(vr_backend *be) { return gb(be)->device_name; }
+
+extern "C" void VR_GPU_ARGMAX(vr_backend *be, int32_t *out, const float *x, int rows, int dim) {
+    bind(gb(be));
+    launch_argmax_rows(gb(be), out, x, rows, dim);
+}

@@ -91,6 +91,8 @@ void launch_write_kv(gpu_backend *g, gpu_kv *kv, int layer, const float *k, cons
                      const int32_t *slots, int ntok);
 void launch_gather_rows(gpu_backend *g, float *dst, const float *src, const int32_t *rows,
                         int n, int dim);
+/* out[r] = index of the largest x[r][:] (lowest index on ties). */
+void launch_argmax_rows(gpu_backend *g, int32_t *out, const float *x, int rows, int dim);
 /* dst[i] = x[i] rounded to bf16 (to_bf16) or f16 bits, n elements. */
 void launch_convert_x(gpu_backend *g, uint16_t *dst, const float *x, size_t n, int to_bf16);
 

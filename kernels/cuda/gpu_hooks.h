@@ -27,6 +27,13 @@ const char *vr_hip_error(vr_backend *be);
 const char *vr_cuda_device_name(vr_backend *be);
 const char *vr_hip_device_name(vr_backend *be);
 
+/* Greedy sampling on the device: out[r] = argmax of x[r][0..dim) (lowest
+ * index on ties, like the engine's sampler), for rows r < rows. out and x
+ * are device pointers. A candidate for a backend.h op (see
+ * kernels/cuda/README.md). */
+void vr_cuda_argmax_rows(vr_backend *be, int32_t *out, const float *x, int rows, int dim);
+void vr_hip_argmax_rows(vr_backend *be, int32_t *out, const float *x, int rows, int dim);
+
 #ifdef __cplusplus
 }
 #endif

@@ -228,4 +228,45 @@ void launch_convert_x(gpu_backend *g, uint16_t *dst, const float *x, size_t n, i
     after_launch(g, "convert x");
 }
 
+/* ---- argmax per row (greedy sampling on the device: 4 bytes per request
+ * cross back instead of the vocabulary's logits). Ties go to the lowest
+ * index, like the engine's sampler. ---- */
+__device__ __forceinline__ void better_of(float &v, int &i, float v2, int i2) {
+    if (v2 > v || (v2 == v && i2 < i)) {
+        v = v2;
+        i = i2;
+    }
+}
+
+__global__ void argmax_rows_kernel(int32_t *out, const float *x, int dim) {
+    __shared__ float sv[1024 / VR_WARP];
+    __shared__ int si[1024 / VR_WARP];
+    const float *xr = x + (size_t)blockIdx.x * dim;
+    float v = -INFINITY;
+    int i = dim; /* loses every tie against a real index */
+    for (int k = threadIdx.x; k < dim; k += blockDim.x) better_of(v, i, xr[k], k);
+    for (int o = VR_WARP / 2; o > 0; o >>= 1) {
+        float v2 = vr_shfl_xor(v, o);
+        int i2 = vr_shfl_xor(i, o);
+        better_of(v, i, v2, i2);
+    }
+    int warp = threadIdx.x / VR_WARP, lane = threadIdx.x % VR_WARP;
+    if (lane == 0) {
+        sv[warp] = v;
+        si[warp] = i;
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        int nwarps = (blockDim.x + VR_WARP - 1) / VR_WARP;
+        for (int w = 1; w < nwarps; w++) better_of(v, i, sv[w], si[w]);
+        out[blockIdx.x] = i < dim ? i : 0; /* all -inf / NaN: index 0, as on the host */
+    }
+}
+
+void launch_argmax_rows(gpu_backend *g, int32_t *out, const float *x, int rows, int dim) {
+    if (rows <= 0 || dim <= 0) return;
+    argmax_rows_kernel<<<rows, 1024, 0, g->stream>>>(out, x, dim);
+    after_launch(g, "argmax");
+}
+
 } /* namespace VR_GPU_NS */

@@ -25,12 +25,14 @@
 #define gt_gpu_error vr_hip_error
 #define gt_gpu_name vr_hip_device_name
 #define gt_set_tiled vr_hip_set_tiled_gemm
+#define gt_argmax vr_hip_argmax_rows
 #else
 #define GT_LABEL "CUDA"
 #define gt_gpu_create vr_backend_cuda_create
 #define gt_gpu_error vr_cuda_error
 #define gt_gpu_name vr_cuda_device_name
 #define gt_set_tiled vr_cuda_set_tiled_gemm
+#define gt_argmax vr_cuda_argmax_rows
 #endif
 
 static int gt_failures, gt_checks;

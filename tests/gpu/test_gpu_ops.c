@@ -3,7 +3,8 @@
  * many shapes: matmul (cuBLAS and the tiled kernel; f32/bf16/f16 weights;
  * with and without bias), rmsnorm (in place too, Gemma's offset), add,
  * embedding, rope (partial rotary, long positions, attn_factor), act_mul
- * (SiLU, GELU-tanh, GELU), gather_rows, memory round trips.
+ * (SiLU, GELU-tanh, GELU), gather_rows, memory round trips, and the
+ * device argmax helper.
  * Skips (exit 77) when the machine has no GPU. */
 #include "gt.h"
 
@@ -246,6 +247,37 @@ static void test_gather_rows(gt_rng *r) {
     free(o);
 }
 
+/* the device argmax helper against the host loop the sampler uses */
+static void test_argmax(gt_rng *r) {
+    const int shapes[][2] = {{1, 1}, {3, 100}, {7, 151936}, {64, 32000}, {2, 5000}};
+    for (int c = 0; c < 5; c++) {
+        int rows = shapes[c][0], dim = shapes[c][1];
+        size_t n = (size_t)rows * dim;
+        float *x = gt_randf(r, n, 10.0f);
+        if (c == 4) { /* ties: the lowest index wins */
+            for (size_t i = 0; i < n; i++) x[i] = (float)gt_int(r, 3);
+        }
+        if (c == 2) x[(size_t)dim - 1] = 100.0f; /* the last index */
+        float *xg = gt_dev(gpu, x, n * sizeof(float));
+        int32_t *og = gt_dev(gpu, NULL, (size_t)rows * sizeof(int32_t));
+        gt_argmax(gpu, og, xg, rows, dim);
+        int32_t *o = gt_xmalloc((size_t)rows * sizeof(int32_t));
+        gpu->ops->download(gpu, o, og, (size_t)rows * sizeof(int32_t));
+        for (int rr = 0; rr < rows; rr++) {
+            const float *xr = x + (size_t)rr * dim;
+            int best = 0;
+            for (int i = 1; i < dim; i++)
+                if (xr[i] > xr[best]) best = i;
+            GT_CHECK(o[rr] == best, "argmax %dx%d row %d: gpu %d host %d", rows, dim, rr, o[rr],
+                     best);
+        }
+        gpu->ops->free(gpu, xg);
+        gpu->ops->free(gpu, og);
+        free(x);
+        free(o);
+    }
+}
+
 int main(void) {
     gpu = gt_open_gpu("gpu_test_ops");
     cpu = gt_open_cpu();
@@ -258,6 +290,7 @@ int main(void) {
     test_rope(&r);
     test_act_mul(&r);
     test_gather_rows(&r);
+    test_argmax(&r);
     int rc = gt_finish("gpu_test_ops", gpu);
     vr_backend_destroy(gpu);
     vr_backend_destroy(cpu);
