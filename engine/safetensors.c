@@ -184,6 +184,9 @@ static int open_one(vr_safetensors *st, const char *path, char *err, size_t errl
         snprintf(err, errlen, "%s: mmap failed: %s", fname, strerror(errno));
         return -1;
     }
+    /* Start reading the weights in the background now: the first forward
+     * touches all of them. Advice only; failure changes nothing. */
+    (void)madvise(map, size, MADV_WILLNEED);
     st_file *nf = realloc(st->files, (st->nfiles + 1) * sizeof *nf);
     if (!nf) {
         munmap(map, size);
