@@ -58,7 +58,8 @@ typedef struct vr_engine_options {
     int max_num_seqs;               /* running sequences cap, 0 = 256 */
     int max_num_batched_tokens;     /* token budget per step, 0 = 2048 */
     int block_size;                 /* tokens per KV block, 0 = 16 */
-    size_t kv_cache_memory_bytes;   /* 0 = the backend's share of free memory */
+    size_t kv_cache_memory_bytes;   /* 0 = the backend's share of free memory, at most
+                                       what max_num_seqs full-length requests need */
     int enable_prefix_caching;      /* default 1 */
     int max_num_queued_requests;    /* waiting requests cap, 0 = 4096 */
     int max_logprobs;               /* cap on logprobs / prompt_logprobs, default 20 */
