@@ -30,6 +30,19 @@ int main(int argc, char **argv) {
     fflush(stdout);
     sleep((unsigned)(seconds > 0 ? seconds : 1));
     printf("served %ld completion requests\n", fake_server_requests(s));
+    fake_timings t;
+    if (fake_server_timings(s, &t) == 0 && t.n_streams) {
+        /* what the server itself did: compare with what the harness reports */
+        double ttft = 0, maxttft = 0, gap = 0;
+        for (size_t i = 0; i < t.n_streams; i++) {
+            ttft += t.ttft[i];
+            if (t.ttft[i] > maxttft) maxttft = t.ttft[i];
+        }
+        for (size_t i = 0; i < t.n_gaps; i++) gap += t.gap[i];
+        printf("server side: mean ttft %.2f ms (max %.2f), mean gap %.2f ms over %zu streams\n",
+               ttft / (double)t.n_streams, maxttft, t.n_gaps ? gap / (double)t.n_gaps : 0.0, t.n_streams);
+        fake_timings_free(&t);
+    }
     fake_server_stop(s);
     return 0;
 }
