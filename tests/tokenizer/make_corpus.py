@@ -88,6 +88,17 @@ pool = "aeiou xyz 中文 한국 ру́сский 🤗 \n\t 123 .,!? é e\u0301 <
 for i in range(20):
     add(" ".join(rng2.choice(pool) for _ in range(rng2.randint(1, 40))))
 
+# random mixes of pieces that stress added-token matching, U+2581 cuts
+# (gemma3 has a merge result ">▁</"), normalization and byte fallback
+rng3 = random.Random(7)
+pool3 = list("ab cdeé>< /\n\t▁▁ 12") + ["</", ">▁</", "> </", "<s>", "</s>", "<bos>", "<|im_start|>",
+    "中", "🤗", "👍🏽", "e\u0301", "\u0301", "  ", "\r\n", "'s", "'LL", "Ж",
+    "ا", "\u00a0", "\u3000", "<0x41>", "<unk>", "<start_of_turn>", "<|endoftext|>",
+    "<｜end▁of▁sentence｜>", "<|begin_of_text|>", "...", "!!", "ﬁ", "İ"]
+pool3 = [p.encode().decode("unicode_escape") if "\\" in p else p for p in pool3]
+for i in range(40):
+    add("".join(rng3.choice(pool3) for _ in range(rng3.randint(0, 60))))
+
 with open(sys.argv[1] if len(sys.argv) > 1 else "corpus.jsonl", "w", encoding="utf-8") as f:
     for i, t in enumerate(lines):
         f.write(json.dumps({"id": i, "text": t}, ensure_ascii=False) + "\n")
