@@ -242,6 +242,8 @@ typedef struct {
 static void attn_unit_run(attn_job *j, const attn_unit *u) {
 #ifdef VR_HAVE_X86_SIMD
     if (j->cb->isa == VR_CPU_ISA_AVX2) {
+        if (u->t1 - u->t0 > 1 && vr_avx2_attention_prefill(&j->a, u->s, u->kvh, u->t0, u->t1) == 0)
+            return;
         vr_avx2_attention_unit(&j->a, u->s, u->kvh, u->t0, u->t1);
         return;
     }

@@ -35,6 +35,9 @@ void vr_avx2_act_mul(float *out, const float *gate_up, int t0, int t1, int inter
                      vr_activation act);
 void vr_avx2_add(float *x, const float *y, size_t n);
 void vr_avx2_attention_unit(const vr_attn_args *a, int s, int kvh, int t0, int t1);
+/* Units with several query tokens as small matrix products; nonzero when
+ * the shape is outside what it handles (then use vr_avx2_attention_unit). */
+int vr_avx2_attention_prefill(const vr_attn_args *a, int s, int kvh, int t0, int t1);
 #endif
 
 #endif
