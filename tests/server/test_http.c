@@ -335,6 +335,23 @@ static void test_many_connections(void) {
         close(fds[i]);
     }
     CHECK(ok == N);
+    /* random bytes (and random bytes after a valid request line) never
+     * crash or wedge the server */
+    unsigned x = 7;
+    for (int i = 0; i < 100; i++) {
+        int fd = dial();
+        char junk[512];
+        size_t n = 1 + (x % sizeof junk);
+        for (size_t k = 0; k < n; k++) junk[k] = (char)((x = x * 1103515245u + 12345u) >> 16);
+        if (i % 2) sends(fd, "POST /v1/completions HTTP/1.1\r\n");
+        send_all(fd, junk, n);
+        if (i % 3 == 0) {
+            int eof;
+            read_until(fd, buf, sizeof buf, 0, 1, &eof);
+        }
+        close(fd);
+    }
+    CHECK(request("GET /health HTTP/1.1\r\nHost: x\r\n\r\n", buf, sizeof buf, NULL) == 200);
     /* clients that vanish mid-request leave nothing behind */
     for (int i = 0; i < 50; i++) {
         int fd = dial();
