@@ -7,8 +7,9 @@
  * Two kernels, chosen per sequence (each one skips the other's sequences):
  *
  *  - decode (query length 1): one block per (sequence, head, split). The
- *    sequence's key range is cut into nsplit equal chunks so that a small
- *    batch with long contexts still fills the GPU; each warp walks keys of
+ *    sequence's key range is cut into chunks of a fixed number of keys (64
+ *    up to 4k contexts) so that a small batch with long contexts still fills
+ *    the GPU and a result never depends on the batch; each warp walks keys of
  *    its chunk (kDecUnroll at a time, so several rows are in flight) with
  *    the head's dims spread over its lanes and a running max / sum (online
  *    softmax); the warps' partial results are merged in shared memory. With
@@ -49,6 +50,7 @@ struct attn_params {
     size_t block_elems;
     float scale, softcap;
     int nsplit;
+    int chunk;   /* keys per split (decode) */
     float *part; /* [num_seqs][heads][nsplit][head_dim + 2] when nsplit > 1 */
 };
 
@@ -85,9 +87,7 @@ __global__ void __launch_bounds__(kDecThreads) attn_decode_kernel(attn_params p)
     const int32_t *bt = p.block_table + (size_t)s * p.mbps;
     int lo, hi;
     key_range(p.positions[q0], p.ctx_len[s], p.window, &lo, &hi);
-    int len = hi - lo + 1 > 0 ? hi - lo + 1 : 0;
-    int chunk = (len + p.nsplit - 1) / p.nsplit;
-    int start = lo + split * chunk, end = start + chunk;
+    int start = lo + split * p.chunk, end = start + p.chunk;
     if (end > hi + 1) end = hi + 1;
 
     const float *qh = p.q + ((size_t)q0 * p.heads + h) * D;
@@ -338,16 +338,14 @@ __global__ void __launch_bounds__(kPreThreads) attn_prefill_kernel(attn_params p
 
 /* ---------------- launch ---------------- */
 
-/* Splits for the decode kernel: enough (sequence, head, split) blocks to
- * fill every SM several times over, never chunks under 64 keys. */
-static int choose_splits(const gpu_backend *g, int num_seqs, int heads, int max_ctx) {
-    long pairs = (long)num_seqs * heads;
-    long target = (long)(g->sm_count > 0 ? g->sm_count : 80) * 8;
-    long want = (target + pairs - 1) / pairs;
-    long by_len = (max_ctx + 63) / 64;
-    if (want > by_len) want = by_len;
-    if (want > kMaxSplits) want = kMaxSplits;
-    return want < 1 ? 1 : (int)want;
+/* Keys per decode split: kSplitKeys, more only when the longest context
+ * would need over kMaxSplits splits. It depends on the longest context
+ * alone, never on how many sequences share the step, so a sequence's
+ * result is the same alone or in any batch (up to 4k keys of context). */
+constexpr int kSplitKeys = 64;
+static int choose_chunk(int max_keys) {
+    int chunk = (max_keys + kMaxSplits - 1) / kMaxSplits;
+    return chunk > kSplitKeys ? chunk : kSplitKeys;
 }
 
 template <vr_dtype KDT>
@@ -396,12 +394,16 @@ void launch_attention(gpu_backend *g, float *out, const float *q, const gpu_kv *
     p.block_elems = kv->block_elems;
     p.scale = scale;
     p.softcap = softcap;
-    p.nsplit = choose_splits(g, S, heads, meta->max_context_len);
+    int max_keys = meta->max_context_len;
+    if (meta->sliding_window > 0 && meta->sliding_window < max_keys) max_keys = meta->sliding_window;
+    p.chunk = choose_chunk(max_keys);
+    p.nsplit = (max_keys + p.chunk - 1) / p.chunk;
+    if (p.nsplit < 1) p.nsplit = 1;
     p.part = nullptr;
     if (p.nsplit > 1) {
         size_t need = (size_t)S * heads * p.nsplit * (size_t)(head_dim + 2) * sizeof(float);
         if (need > g->attn_part_cap) {
-            /* grows rarely (bounded by the SM count, not by the batch) */
+            /* grows with the batch; bounded by num_seqs x heads x kMaxSplits */
             if (g->attn_part) check(g, cudaFree(g->attn_part), "attention scratch free");
             g->attn_part = nullptr;
             g->attn_part_cap = 0;
@@ -410,10 +412,12 @@ void launch_attention(gpu_backend *g, float *out, const float *q, const gpu_kv *
             else
                 (void)cudaGetLastError(); /* out of memory: run unsplit instead */
         }
-        if (g->attn_part)
+        if (g->attn_part) {
             p.part = g->attn_part;
-        else
-            p.nsplit = 1;
+        } else {
+            p.nsplit = 1; /* one split takes every key */
+            p.chunk = max_keys > 0 ? max_keys : 1;
+        }
     }
     switch (kv->desc.dtype) {
     case VR_F32: run_attention<VR_F32>(g, p, meta); break;
