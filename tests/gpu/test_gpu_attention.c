@@ -10,7 +10,8 @@
  * block boundaries, sliding windows, softcap, large scores, and contexts long
  * enough that decode splits them across blocks and reduces. A last pass
  * copies every block to a fresh id with kv_copy_blocks and checks attention
- * over the copies is unchanged. Every case runs with the cache stored in
+ * over the copies is unchanged, and (decode batches) that a sequence
+ * attended alone gets the same bits as in the batch. Every case runs with the cache stored in
  * f32, bf16 and f16 (the CPU backend rounds the same way).
  * Skips (exit 77) when there is no GPU. */
 #include "gt.h"
@@ -130,6 +131,30 @@ static void run(gt_rng *r, vr_backend *gpu, vr_backend *cpu, const scenario *sc,
     float *o = gt_download(gpu, og, nout);
     double e = gt_rel_err(o, ref, nout);
     GT_CHECK(e <= 1e-4, "%s (KV %s): rel err %.3g", sc->name, vr_dtype_name(kvdt), e);
+
+    /* batch invariance: a decode sequence attended alone gives the very bits
+     * it got inside the batch (the split size does not depend on the batch) */
+    if (max_q == 1 && max_ctx <= 4096)
+        for (int s = 0; s < S; s += S > 1 ? S - 1 : 1) {
+            int32_t qs1[2] = {0, 1}, ctx1[1] = {sc->ctx[s]}, pos1[1] = {pos[qs[s]]};
+            vr_attn_meta m1 = {1, 1, gt_dev(gpu, qs1, sizeof qs1), gt_dev(gpu, ctx1, sizeof ctx1),
+                               gt_dev(gpu, pos1, sizeof pos1),
+                               gt_dev(gpu, table + (size_t)s * mb, (size_t)mb * sizeof(int32_t)),
+                               mb, sc->ctx[s], 1, bs, sc->sliding};
+            float *q1 = gt_dev(gpu, q + (size_t)qs[s] * H * D, (size_t)H * D * sizeof(float));
+            float *o1g = gt_dev(gpu, NULL, (size_t)H * D * sizeof(float));
+            gpu->ops->attention(gpu, o1g, q1, kvg, layer, &m1, H, KV, D, scale, sc->softcap);
+            float *o1 = gt_download(gpu, o1g, (size_t)H * D);
+            GT_CHECK(memcmp(o1, o + (size_t)qs[s] * H * D, (size_t)H * D * sizeof(float)) == 0,
+                     "%s: sequence %d alone differs from its result in the batch", sc->name, s);
+            gpu->ops->free(gpu, (void *)m1.query_start);
+            gpu->ops->free(gpu, (void *)m1.context_len);
+            gpu->ops->free(gpu, (void *)m1.positions);
+            gpu->ops->free(gpu, (void *)m1.block_table);
+            gpu->ops->free(gpu, q1);
+            gpu->ops->free(gpu, o1g);
+            free(o1);
+        }
 
     /* kv_copy_blocks: blocks i -> total_blocks + i, table moved to the copies */
     int32_t *src = gt_xmalloc((size_t)total_blocks * sizeof(int32_t));
