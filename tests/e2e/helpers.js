@@ -18,7 +18,9 @@ function modelPath(preset) {
 // Resolves {port, proc, log(), stop()} once the server logs its address.
 function startServer(preset, args = [], env = {}) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(BIN, ['serve', modelPath(preset), '--host', '127.0.0.1', '--port', '0', ...args], {
+    // A small KV cache: several servers may run at once on a shared machine.
+    const kv = args.includes('--kv-cache-memory-bytes') ? [] : ['--kv-cache-memory-bytes', '64M'];
+    const proc = spawn(BIN, ['serve', modelPath(preset), '--host', '127.0.0.1', '--port', '0', ...kv, ...args], {
       env: { ...process.env, VLLM_API_KEY: '', VIREO_API_KEY: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
