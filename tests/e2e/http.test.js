@@ -272,3 +272,19 @@ test('SIGTERM during a stream: the stream ends with abort + [DONE], exit status 
   assert.match(text, /data: \[DONE\]\n\n$/);
   assert.equal(await exit, 0);
 });
+
+test('a client that stops reading does not stall the others', async () => {
+  const body = JSON.stringify({ prompt: 'slow reader', max_tokens: 200, ignore_eos: true, stream: true, logprobs: 5 });
+  const slow = net.connect(srv.port, '127.0.0.1');
+  await new Promise((r) => slow.once('connect', r));
+  slow.pause(); // never reads: its stream backs up in the server
+  slow.write('POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ' + KEY +
+    '\r\nContent-Type: application/json\r\nContent-Length: ' + body.length + '\r\n\r\n' + body);
+  const t0 = Date.now();
+  const rs = await Promise.all(Array.from({ length: 5 }, (_, i) =>
+    post('/v1/completions', { prompt: 'fast ' + i, max_tokens: 4, ignore_eos: true })));
+  for (const r of rs) assert.equal(r.status, 200);
+  assert.ok(Date.now() - t0 < 20000);
+  slow.destroy();
+  assert.ok(await waitFor(async () => (await metric(srv.base, 'vllm:num_requests_running')) === 0));
+});
