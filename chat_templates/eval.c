@@ -188,7 +188,11 @@ static bool to_index(val v, int64_t *out) {
 static int do_slice(rstate *st, const node *at, val obj, val lo, val hi, val step, val *out) {
     int64_t len;
     bool ascii = true;
-    if (obj.t == V_LIST && (obj.flags & (VF_ITEMS | VF_KEYS | VF_VALUES))) return rerr(st, at, "TypeError: '%s' object is not subscriptable", val_type_name(obj));
+    if (obj.t == V_UNDEF) return undef_error(st, at, obj);
+    /* jinja2 slices with Python's own subscription: no undefined fallback */
+    if (obj.t == V_DICT) return rerr(st, at, "TypeError: unhashable type: 'slice'");
+    if ((obj.t != V_LIST && obj.t != V_STR) || (obj.flags & (VF_VIEW | VF_ITER)))
+        return rerr(st, at, "TypeError: '%s' object is not subscriptable", val_type_name(obj));
     if (obj.t == V_LIST) len = (int64_t)obj.u.l->n;
     else if (obj.t == V_STR) {
         len = (int64_t)utf8_len(obj.u.s.p, obj.u.s.n);
@@ -364,7 +368,7 @@ int get_item(rstate *st, const node *at, val obj, val key, val *out) {
     }
     case V_LIST: {
         int64_t i;
-        if (obj.flags & (VF_ITEMS | VF_KEYS | VF_VALUES)) return rerr(st, at, "TypeError: '%s' object is not subscriptable", val_type_name(obj));
+        if ((obj.flags & (VF_VIEW | VF_ITER)) && key.t != V_STR) { *out = v_undef("object is not subscriptable"); return 0; }
         if (to_index(key, &i)) {
             int64_t n = (int64_t)obj.u.l->n;
             if (i < 0) i += n;
@@ -412,7 +416,11 @@ int get_item(rstate *st, const node *at, val obj, val key, val *out) {
 
 int iterate(rstate *st, const node *at, val v, val **items, size_t *n) {
     switch (v.t) {
-    case V_LIST: *items = v.u.l->v; *n = v.u.l->n; return 0;
+    case V_LIST:
+        *items = v.u.l->v;
+        *n = v.u.l->n;
+        if (v.flags & VF_ITER) v.u.l->n = 0; /* a Python iterator is spent once iterated */
+        return 0;
     case V_DICT: *items = v.u.d->k; *n = v.u.d->n; return 0;
     case V_UNDEF:
         if (v.flags & VF_UNSAFE) return undef_error(st, at, v);
@@ -499,6 +507,7 @@ static int binop(rstate *st, const node *at, int op, val a, val b, val *out) {
                 return 0;
             }
             case OP_POW:
+                if (y < 0 && x == 0) return rerr(st, at, "ZeroDivisionError: 0.0 cannot be raised to a negative power");
                 if (y < 0) { *out = v_float(pow((double)x, (double)y)); return 0; }
                 r = 1;
                 for (int64_t i = 0; i < y; i++) {
@@ -526,7 +535,10 @@ static int binop(rstate *st, const node *at, int op, val a, val b, val *out) {
             *out = v_float(op == OP_MOD ? m : floor(x / y));
             return 0;
         }
-        case OP_POW: *out = v_float(pow(x, y)); return 0;
+        case OP_POW:
+            if (x == 0 && y < 0) return rerr(st, at, "ZeroDivisionError: 0.0 cannot be raised to a negative power");
+            *out = v_float(pow(x, y));
+            return 0;
         }
     }
     if (op == OP_ADD && a.t == V_STR && b.t == V_STR) {
@@ -537,7 +549,7 @@ static int binop(rstate *st, const node *at, int op, val a, val b, val *out) {
         *out = v_str(p, a.u.s.n + b.u.s.n);
         return 0;
     }
-    if (op == OP_ADD && a.t == V_LIST && b.t == V_LIST && (a.flags & VF_SEQKIND) == (b.flags & VF_SEQKIND) && !(a.flags & (VF_ITEMS | VF_KEYS | VF_VALUES))) {
+    if (op == OP_ADD && a.t == V_LIST && b.t == V_LIST && (a.flags & VF_SEQKIND) == (b.flags & VF_SEQKIND) && !(a.flags & (VF_VIEW | VF_ITER))) {
         vlist *l = list_new(st->a, a.u.l->n + b.u.l->n);
         if (!l) return rerr_oom(st, at);
         for (size_t i = 0; i < a.u.l->n; i++) l->v[l->n++] = a.u.l->v[i];
@@ -545,9 +557,9 @@ static int binop(rstate *st, const node *at, int op, val a, val b, val *out) {
         *out = v_list(l, a.flags & VF_TUPLE);
         return 0;
     }
-    if (op == OP_MUL && (a.t == V_STR || (a.t == V_LIST && !(a.flags & (VF_ITEMS | VF_KEYS | VF_VALUES)))) && (b.t == V_INT || b.t == V_BOOL))
+    if (op == OP_MUL && (a.t == V_STR || (a.t == V_LIST && !(a.flags & (VF_VIEW | VF_ITER)))) && (b.t == V_INT || b.t == V_BOOL))
         return repeat_seq(st, at, a, b.t == V_INT ? b.u.i : b.u.b, out);
-    if (op == OP_MUL && (b.t == V_STR || (b.t == V_LIST && !(b.flags & (VF_ITEMS | VF_KEYS | VF_VALUES)))) && (a.t == V_INT || a.t == V_BOOL))
+    if (op == OP_MUL && (b.t == V_STR || (b.t == V_LIST && !(b.flags & (VF_VIEW | VF_ITER)))) && (a.t == V_INT || a.t == V_BOOL))
         return repeat_seq(st, at, b, a.t == V_INT ? a.u.i : a.u.b, out);
     if (op == OP_MOD && a.t == V_STR) return str_percent_format(st, at, a, b, out);
     return rerr(st, at, "TypeError: unsupported operand type(s) for %s: '%s' and '%s'", opname(op), val_type_name(a), val_type_name(b));
@@ -567,6 +579,8 @@ static int contains(rstate *st, const node *at, val needle, val hay, bool *out) 
         *out = false;
         return 0;
     case V_DICT: case V_NS:
+        if ((needle.t == V_LIST && !(needle.flags & VF_TUPLE)) || needle.t == V_DICT)
+            return rerr(st, at, "TypeError: unhashable type: '%s'", val_type_name(needle));
         *out = dict_get(hay.u.d, needle) != NULL;
         return 0;
     case V_UNDEF:
@@ -964,7 +978,7 @@ static int exec_for(rstate *st, scope *sc, const node *n, val iterable, int dept
         cnt = k;
     }
     /* a list is iterated live, as Python does: pop() in the body shortens the loop */
-    vlist *live = (!n->c && iterable.t == V_LIST) ? iterable.u.l : NULL;
+    vlist *live = (!n->c && iterable.t == V_LIST && !(iterable.flags & VF_ITER)) ? iterable.u.l : NULL;
     loopstate *L = arena_alloc(st->a, sizeof *L);
     if (!L) return rerr_oom(st, n);
     memset(L, 0, sizeof *L);

@@ -213,7 +213,10 @@ static int do_indent(rstate *st, const node *at, val x, val *args, int nargs, co
     }
     bool first = ARG(1, "first", &fv) && val_truthy(fv);
     bool blank = ARG(2, "blank", &bv) && val_truthy(bv);
-    val s = soft_str(st, x);
+    /* jinja2 appends "\n" to the value itself: only strings survive that */
+    if (x.t == V_UNDEF) return undef_error(st, at, x);
+    if (x.t != V_STR) return rerr(st, at, "TypeError: unsupported operand type(s) for +=: '%s' and 'str'", val_type_name(x));
+    val s = x;
     /* jinja2 splits s + "\n" with str.splitlines(): every line ends with a
      * break, the first is not indented (unless first=True), empty lines
      * only with blank=True */
@@ -313,11 +316,15 @@ int apply_filter(rstate *st, scope *sc, const node *at, int id, val x, val *args
         switch (x.t) {
         case V_UNDEF: *out = v_int(0); return 0;
         case V_STR: *out = v_int((int64_t)utf8_len(x.u.s.p, x.u.s.n)); return 0;
-        case V_LIST: *out = v_int((int64_t)x.u.l->n); return 0;
+        case V_LIST:
+            if (x.flags & VF_ITER) return rerr(st, at, "TypeError: object of type 'generator' has no len()");
+            *out = v_int((int64_t)x.u.l->n);
+            return 0;
         case V_DICT: *out = v_int((int64_t)x.u.d->n); return 0;
         default: return rerr(st, at, "TypeError: object of type '%s' has no len()", val_type_name(x));
         }
     case F_FIRST: case F_LAST: {
+        if (id == F_LAST && x.t == V_LIST && (x.flags & VF_ITER)) return rerr(st, at, "TypeError: 'generator' object is not reversible");
         val *items;
         size_t n;
         if (iterate(st, at, x, &items, &n)) return -1;
@@ -394,7 +401,9 @@ int apply_filter(rstate *st, scope *sc, const node *at, int id, val x, val *args
         if (x.t == V_UNDEF) { *out = v_list(list_new(st->a, 0), false); return 0; }
         if (x.t != V_DICT) return rerr(st, at, "TypeError: Can only get item pairs from a mapping.");
         bool found;
-        return call_method(st, at, x, "items", 5, NULL, 0, NULL, NULL, NULL, 0, out, &found);
+        if (call_method(st, at, x, "items", 5, NULL, 0, NULL, NULL, NULL, 0, out, &found)) return -1;
+        out->flags = VF_ITER;
+        return 0;
     }
     case F_LIST: {
         vlist *l = NULL;
@@ -427,6 +436,7 @@ int apply_filter(rstate *st, scope *sc, const node *at, int id, val x, val *args
         val dv = v_int(0), bv = v_int(10);
         ARG(0, "default", &dv);
         ARG(1, "base", &bv);
+        if (x.t == V_UNDEF) return undef_error(st, at, x); /* int(Undefined) raises in jinja2 */
         if (x.t == V_INT) { *out = x; return 0; }
         if (x.t == V_BOOL) { *out = v_int(x.u.b); return 0; }
         if (x.t == V_FLOAT) {
@@ -463,6 +473,7 @@ int apply_filter(rstate *st, scope *sc, const node *at, int id, val x, val *args
     case F_FLOAT: {
         val dv = v_float(0.0);
         ARG(0, "default", &dv);
+        if (x.t == V_UNDEF) return undef_error(st, at, x);
         if (x.t == V_FLOAT) { *out = x; return 0; }
         if (x.t == V_INT || x.t == V_BOOL) { *out = v_float(val_as_double(x)); return 0; }
         if (x.t == V_STR) {
@@ -510,6 +521,7 @@ int apply_filter(rstate *st, scope *sc, const node *at, int id, val x, val *args
                 if (apply_filter(st, sc, at, fid, items[i], args + 1, nargs - 1, kwn, kwl, kwv, nkw, &l->v[l->n++])) return -1;
         }
         *out = v_list(l, false);
+        out->flags = VF_ITER;
         return 0;
     }
     case F_SELECT: case F_REJECT: case F_SELECTATTR: case F_REJECTATTR: {
@@ -534,6 +546,7 @@ int apply_filter(rstate *st, scope *sc, const node *at, int id, val x, val *args
             if (r == want && !list_push(st->a, l, items[i])) return rerr_oom(st, at);
         }
         *out = v_list(l, false);
+        out->flags = VF_ITER;
         return 0;
     }
     case F_UNIQUE: {
@@ -555,6 +568,7 @@ int apply_filter(rstate *st, scope *sc, const node *at, int id, val x, val *args
             if (!list_push(st->a, seen, k) || !list_push(st->a, l, items[i])) return rerr_oom(st, at);
         }
         *out = v_list(l, false);
+        out->flags = VF_ITER;
         return 0;
     }
     case F_SORT: case F_DICTSORT: {
@@ -627,6 +641,8 @@ int apply_filter(rstate *st, scope *sc, const node *at, int id, val x, val *args
             *out = v_str(b.p, b.n);
             return 0;
         }
+        /* reversed(seq) is an iterator; what cannot be reversed is listed first */
+        bool was_iter = x.t == V_LIST && (x.flags & VF_ITER);
         val *items;
         size_t n;
         if (iterate(st, at, x, &items, &n)) return -1;
@@ -634,6 +650,7 @@ int apply_filter(rstate *st, scope *sc, const node *at, int id, val x, val *args
         if (!l) return rerr_oom(st, at);
         for (size_t i = n; i-- > 0;) l->v[l->n++] = items[i];
         *out = v_list(l, false);
+        if (!was_iter && x.t != V_UNDEF) out->flags = VF_ITER;
         return 0;
     }
     case F_BATCH: {
@@ -653,6 +670,7 @@ int apply_filter(rstate *st, scope *sc, const node *at, int id, val x, val *args
             while ((int64_t)cur->n < a0.u.i)
                 if (!list_push(st->a, cur, a1)) return rerr_oom(st, at);
         *out = v_list(l, false);
+        out->flags = VF_ITER;
         return 0;
     }
     case F_SUM: {

@@ -300,7 +300,10 @@ int str_percent_format(rstate *st, const node *at, val fmt, val args, val *out) 
             return rerr(st, at, "ValueError: unsupported format character '%c'", t);
         }
     }
-    if (ai < an && !is_map) return rerr(st, at, "TypeError: not all arguments converted during string formatting");
+    /* Python skips this check when the argument could be a mapping (anything
+     * subscriptable that is not a tuple or str) */
+    bool maplike = is_map || (args.t == V_LIST && !(args.flags & VF_TUPLE));
+    if (ai < an && !maplike) return rerr(st, at, "TypeError: not all arguments converted during string formatting");
     if (b.oom) return rerr_oom(st, at);
     *out = v_str(b.p, b.n);
     return 0;

@@ -61,7 +61,12 @@ typedef struct vjoiner vjoiner;
 #define VF_ITEMS 4
 #define VF_KEYS 8
 #define VF_VALUES 16
-#define VF_SEQKIND (VF_TUPLE | VF_ITEMS | VF_KEYS | VF_VALUES)
+/* a V_LIST standing for a one-shot Python iterator (what map, select,
+ * unique, batch, items and reverse return in jinja2): always true, no len(),
+ * not subscriptable, emptied once iterated */
+#define VF_ITER 32
+#define VF_VIEW (VF_ITEMS | VF_KEYS | VF_VALUES)
+#define VF_SEQKIND (VF_TUPLE | VF_ITEMS | VF_KEYS | VF_VALUES | VF_ITER)
 
 /* what a V_UNDEF's u.s holds; the error message is only built on use */
 enum { UNDEF_MSG = 0, UNDEF_NAME, UNDEF_ATTR };

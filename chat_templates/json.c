@@ -275,7 +275,7 @@ bool json_dump(sbuf *b, val v, const json_opts *o, int depth, const char **why) 
     case V_STR: return dump_str(b, v.u.s.p, v.u.s.n, o->ensure_ascii);
     case V_LIST: {
         vlist *l = v.u.l;
-        if (v.flags & (VF_ITEMS | VF_KEYS | VF_VALUES)) { *why = val_type_name(v); return false; }
+        if (v.flags & (VF_VIEW | VF_ITER)) { *why = val_type_name(v); return false; }
         if (l->n == 0) return sbuf_put(b, "[]", 2);
         sbuf_putc(b, '[');
         for (size_t i = 0; i < l->n; i++) {

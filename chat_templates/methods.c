@@ -39,6 +39,7 @@ bool has_method(val self, const char *name, size_t n, bool *unsafe) {
     switch (self.t) {
     case V_STR: return in_table(STR_METHODS, name, n);
     case V_LIST:
+        if (self.flags & (VF_VIEW | VF_ITER)) return false;
         if (self.flags & VF_TUPLE) return n == 5 ? memcmp(name, "index", 5) == 0 || memcmp(name, "count", 5) == 0 : false;
         if (in_table(LIST_UNSAFE, name, n)) { *unsafe = true; return true; }
         return in_table(LIST_METHODS, name, n);

@@ -52,6 +52,8 @@ static int int_mod(rstate *st, const node *at, val x, val m, int64_t *r, bool *i
     return 0;
 }
 
+static val m_arg_or_two(int id, val *args) { return id == IS_DIVISIBLEBY ? args[0] : v_int(2); }
+
 int apply_test(rstate *st, scope *sc, const node *at, int id, val x, val *args, int nargs, bool *out) {
     (void)sc;
     switch (id) {
@@ -64,7 +66,7 @@ int apply_test(rstate *st, scope *sc, const node *at, int id, val x, val *args, 
     case IS_FLOAT: *out = x.t == V_FLOAT; return 0;
     case IS_MAPPING: *out = x.t == V_DICT; return 0;
     case IS_ITERABLE: *out = x.t == V_STR || x.t == V_LIST || x.t == V_DICT || x.t == V_UNDEF || x.t == V_CYCLER; return 0;
-    case IS_SEQUENCE: *out = x.t == V_STR || x.t == V_LIST || x.t == V_DICT; return 0;
+    case IS_SEQUENCE: *out = x.t == V_STR || (x.t == V_LIST && !(x.flags & (VF_ITER | VF_VIEW))) || x.t == V_DICT; return 0;
     case IS_BOOLEAN: *out = x.t == V_BOOL; return 0;
     case IS_TRUE: *out = x.t == V_BOOL && x.u.b; return 0;
     case IS_FALSE: *out = x.t == V_BOOL && !x.u.b; return 0;
@@ -75,8 +77,16 @@ int apply_test(rstate *st, scope *sc, const node *at, int id, val x, val *args, 
         double fr = 0;
         bool isf = false;
         if (int_mod(st, at, x, m, &r, &isf, &fr)) return -1;
-        bool zero = isf ? fr == 0 : r == 0;
-        *out = id == IS_ODD ? !zero : zero;
+        /* Python: value % 2 == 1 (odd), == 0 (even); the remainder takes the divisor's sign */
+        if (isf) {
+            double m = val_as_double(m_arg_or_two(id, args));
+            if (fr != 0 && ((fr < 0) != (m < 0))) fr += m;
+            *out = id == IS_ODD ? fr == 1.0 : fr == 0.0;
+        } else {
+            int64_t m = id == IS_DIVISIBLEBY ? (args[0].t == V_INT ? args[0].u.i : args[0].u.b) : 2;
+            if (r != 0 && ((r < 0) != (m < 0))) r += m;
+            *out = id == IS_ODD ? r == 1 : r == 0;
+        }
         return 0;
     }
     case IS_EQUALTO: case IS_EQ: case IS_SAMEAS:
@@ -124,7 +134,7 @@ int apply_test(rstate *st, scope *sc, const node *at, int id, val x, val *args, 
         if (hay.t == V_UNDEF) { *out = false; return 0; }
         return rerr(st, at, "TypeError: argument of type '%s' is not iterable", val_type_name(hay));
     }
-    case IS_CALLABLE: *out = x.t == V_MACRO || x.t == V_FUNC || x.t == V_METHOD || x.t == V_JOINER || (x.t == V_LOOP && x.u.loop->recursive); return 0;
+    case IS_CALLABLE: *out = x.t == V_UNDEF || x.t == V_MACRO || x.t == V_FUNC || x.t == V_METHOD || x.t == V_JOINER || (x.t == V_LOOP && x.u.loop->recursive); return 0;
     case IS_LOWER: case IS_UPPER: {
         if (x.t != V_STR) {
             if (x.t == V_UNDEF) { *out = false; return 0; }

@@ -89,7 +89,7 @@ bool val_truthy(val v) {
     case V_INT: return v.u.i != 0;
     case V_FLOAT: return v.u.f != 0.0;
     case V_STR: return v.u.s.n != 0;
-    case V_LIST: return v.u.l->n != 0;
+    case V_LIST: return (v.flags & VF_ITER) || v.u.l->n != 0;
     case V_DICT: return v.u.d->n != 0;
     default: return true;
     }
@@ -117,6 +117,7 @@ bool val_equal(val a, val b) {
     case V_UNDEF: case V_NONE: return true;
     case V_STR: return a.u.s.n == b.u.s.n && memcmp(a.u.s.p, b.u.s.p, a.u.s.n) == 0;
     case V_LIST:
+        if ((a.flags & VF_ITER) || (b.flags & VF_ITER)) return a.u.l == b.u.l;
         if ((a.flags & VF_SEQKIND) != (b.flags & VF_SEQKIND) || a.u.l->n != b.u.l->n) return false;
         for (size_t i = 0; i < a.u.l->n; i++)
             if (!val_equal(a.u.l->v[i], b.u.l->v[i])) return false;
@@ -166,7 +167,7 @@ int val_compare(val a, val b, bool ci) {
         return x < y ? -1 : x > y;
     }
     if (a.t == V_STR && b.t == V_STR) return cmp_str(a, b, ci);
-    if (a.t == V_LIST && b.t == V_LIST && (a.flags & VF_TUPLE) == (b.flags & VF_TUPLE)) {
+    if (a.t == V_LIST && b.t == V_LIST && (a.flags & VF_SEQKIND) == (b.flags & VF_SEQKIND) && !(a.flags & (VF_ITER | VF_VIEW))) {
         size_t n = a.u.l->n < b.u.l->n ? a.u.l->n : b.u.l->n;
         for (size_t i = 0; i < n; i++) {
             if (val_equal(a.u.l->v[i], b.u.l->v[i])) continue;
@@ -186,6 +187,7 @@ const char *val_type_name(val v) {
     case V_FLOAT: return "float";
     case V_STR: return "str";
     case V_LIST:
+        if (v.flags & VF_ITER) return "generator";
         return (v.flags & VF_TUPLE) ? "tuple" : (v.flags & VF_ITEMS) ? "dict_items" : (v.flags & VF_KEYS) ? "dict_keys" : (v.flags & VF_VALUES) ? "dict_values" : "list";
     case V_DICT: return "dict";
     case V_NS: return "Namespace";
@@ -287,6 +289,7 @@ static bool print_val(sbuf *b, val v, bool repr, int depth) {
     case V_FLOAT: return fmt_float(b, v.u.f);
     case V_STR: return repr ? repr_str(b, v.u.s.p, v.u.s.n) : sbuf_put(b, v.u.s.p, v.u.s.n);
     case V_LIST: {
+        if (v.flags & VF_ITER) return sbuf_puts(b, "<generator object>"); /* Python adds an address */
         bool tuple = v.flags & VF_TUPLE;
         bool view = v.flags & (VF_ITEMS | VF_KEYS | VF_VALUES);
         if (view) { sbuf_puts(b, val_type_name(v)); sbuf_putc(b, '('); }

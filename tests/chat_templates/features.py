@@ -293,3 +293,27 @@ FEATURES += [
     ("err_double_else", "{% if true %}{% else %}{% else %}{% endif %}", {}),
     ("attr_filter_private", "[{{ ''|attr('__class__') }}]", {}),
 ]
+
+# found by differential testing against jinja2
+FEATURES += [
+    ("gen_always_true", "{% if []|select %}T{% else %}F{% endif %}{% if [0]|reject %}T{% endif %}", {}),
+    ("gen_no_len", "{{ [1, 2]|select|length }}", {}),
+    ("gen_list_len", "{{ [1, 2]|select|list|length }} {{ users|selectattr('a')|list }}", {"users": [{"a": 1}, {"a": 0}]}),
+    ("gen_consumed_once", "{% set g = [1, 2, 3]|map('string') %}{{ g|join }}|{{ g|join }}|{{ g|list }}", {}),
+    ("gen_first_join_sum", "{{ [3, 1]|select|first }} {{ [1, 2]|map('string')|join('+') }} {{ [1, 2]|select|sum }} {{ [2, 1]|reverse|list }} {{ ['b', 'a']|unique|sort }}", {}),
+    ("gen_not_sequence", "{{ ([1]|select) is sequence }} {{ ([1]|select) is iterable }} {{ [3]|select == [3] }}", {}),
+    ("gen_last_error", "{{ [1, 2]|select|last }}", {}),
+    ("gen_tojson_error", "{{ [1]|select|tojson }}", {}),
+    ("reverse_iter_len_error", "{{ [1, 2]|reverse|length }}", {}),
+    ("items_then_loop", "{% for k, v in {'a': 1}|items %}{{ k }}{{ v }}{% endfor %}{{ {'a': 1}|items|list }}", {}),
+    ("views_no_list_methods", "{{ {}.keys().count('a') }}", {}),
+    ("views_compare_error", "{{ {'a': 1}.keys() > [] }}", {}),
+    ("odd_even_float", "{{ 0.1 is odd }} {{ 3.0 is odd }} {{ -3 is odd }} {{ -4 is even }} {{ 2.5 is even }} {{ -7 is divisibleby 7 }}", {}),
+    ("zero_pow_negative", "{{ 0 ** -1 }}", {}),
+    ("percent_list_arg", "{{ 'A b' % [1, 2] }}", {}),
+    ("int_of_undefined", "{{ nothing|int }}", {}),
+    ("float_of_undefined", "{{ nothing|float }}", {}),
+    ("indent_non_string", "{{ 0|indent(2) }}", {}),
+    ("dict_in_dict_error", "{{ {} in {'k': 1} }}", {}),
+    ("slice_of_int_var", "{{ n[1:] }}", {"n": 5}),
+]
