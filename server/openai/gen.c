@@ -755,7 +755,8 @@ static void finish(vr_gen *g) {
         g->out.len = 0;
         vr_http_stream_end(g->c);
     } else if (g->error_status) {
-        vr_send_error(g->c, g->error_status, NULL, "%s", g->error_msg ? g->error_msg : "internal error");
+        vr_send_error_with_headers(g->c, g->error_status, g->error_status == 429 ? "retry-after: 1\r\n" : NULL, NULL,
+                                   g->error_msg ? g->error_msg : "internal error");
     } else if (g->api == VR_API_EMBEDDING) {
         int missing = 0;
         for (int i = 0; i < g->n_subs; i++) missing |= !g->emb[i];
