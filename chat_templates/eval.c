@@ -529,10 +529,22 @@ static int binop(rstate *st, const node *at, int op, val a, val b, val *out) {
             *out = v_float(x / y);
             return 0;
         case OP_FLOORDIV: case OP_MOD: {
-            if (y == 0) return rerr(st, at, "ZeroDivisionError: float modulo");
-            double m = fmod(x, y);
-            if (m != 0 && ((m < 0) != (y < 0))) m += y;
-            *out = v_float(op == OP_MOD ? m : floor(x / y));
+            if (y == 0) return rerr(st, at, op == OP_MOD ? "ZeroDivisionError: float modulo" : "ZeroDivisionError: float floor division by zero");
+            /* CPython's float divmod: the quotient from the exact remainder */
+            double m = fmod(x, y), q = (x - m) / y;
+            if (m != 0) {
+                if ((y < 0) != (m < 0)) { m += y; q -= 1.0; }
+            } else {
+                m = copysign(0.0, y);
+            }
+            double fq;
+            if (q != 0) {
+                fq = floor(q);
+                if (q - fq > 0.5) fq += 1.0;
+            } else {
+                fq = copysign(0.0, x / y);
+            }
+            *out = v_float(op == OP_MOD ? m : fq);
             return 0;
         }
         case OP_POW:

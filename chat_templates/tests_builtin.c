@@ -66,7 +66,7 @@ int apply_test(rstate *st, scope *sc, const node *at, int id, val x, val *args, 
     case IS_FLOAT: *out = x.t == V_FLOAT; return 0;
     case IS_MAPPING: *out = x.t == V_DICT; return 0;
     case IS_ITERABLE: *out = x.t == V_STR || x.t == V_LIST || x.t == V_DICT || x.t == V_UNDEF || x.t == V_CYCLER; return 0;
-    case IS_SEQUENCE: *out = x.t == V_STR || (x.t == V_LIST && !(x.flags & (VF_ITER | VF_VIEW))) || x.t == V_DICT; return 0;
+    case IS_SEQUENCE: *out = x.t == V_STR || x.t == V_UNDEF || (x.t == V_LIST && !(x.flags & (VF_ITER | VF_VIEW))) || x.t == V_DICT; return 0;
     case IS_BOOLEAN: *out = x.t == V_BOOL; return 0;
     case IS_TRUE: *out = x.t == V_BOOL && x.u.b; return 0;
     case IS_FALSE: *out = x.t == V_BOOL && !x.u.b; return 0;

@@ -317,3 +317,8 @@ FEATURES += [
     ("dict_in_dict_error", "{{ {} in {'k': 1} }}", {}),
     ("slice_of_int_var", "{{ n[1:] }}", {"n": 5}),
 ]
+
+FEATURES += [
+    ("float_floordiv_cpython", "{{ 2.5 // 0.1 }} {{ 2.5 % 0.1 }} {{ -7.5 // 2 }} {{ 7.5 % -2 }} {{ 1.0 // 0.1 }}", {}),
+    ("undefined_is_sequence", "{{ nothing is sequence }} {{ nothing is iterable }} {{ nothing is callable }}", {}),
+]
