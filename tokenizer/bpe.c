@@ -229,7 +229,7 @@ static void cache_put(vr_cache *c, uint64_t h, const char *w, size_t n, const in
     char *mem = malloc(n + k * sizeof(int32_t));
     if (!mem) return; /* the cache is only an optimization */
     memcpy(mem, w, n);
-    memcpy(mem + n, ids, k * sizeof(int32_t));
+    if (k) memcpy(mem + n, ids, k * sizeof(int32_t)); /* a word may give no ids at all */
     cache_shard *s = &c->shard[h % CACHE_SHARDS];
     cache_entry *e = &s->e[(h / CACHE_SHARDS) % CACHE_SLOTS];
     pthread_mutex_lock(&s->mu);
@@ -325,7 +325,7 @@ static int bpe_piece(const vr_tok_model *m, const char *w, size_t n, vr_ids *out
     size_t before = out->n;
     if (merge_word(m, w, n, out)) return -1;
     if (cacheable && out->n - before <= CACHE_MAX_WORD * 4)
-        cache_put(m->cache, h, w, n, out->p + before, out->n - before);
+        cache_put(m->cache, h, w, n, out->p ? out->p + before : NULL, out->n - before);
     return 0;
 }
 

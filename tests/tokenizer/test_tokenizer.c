@@ -302,6 +302,17 @@ static void test_malformed(void) {
     char err[256] = "";
     CHECK(!vr_tokenizer_load_json(good, strlen(good), NULL, 0, &t, err, sizeof err), "good: %s", err);
     vr_tokenizer_free(t);
+    /* characters unknown to a BPE with neither unk nor byte fallback are dropped, as HF does */
+    CHECK(!vr_tokenizer_load_json(good, strlen(good), NULL, 0, &t, err, sizeof err), "good: %s", err);
+    int32_t *ids;
+    size_t n_ids;
+    CHECK(!vr_tokenizer_encode(t, "zzz", 3, 1, &ids, &n_ids, err, sizeof err) && n_ids == 0, "unknown chars dropped");
+    free(ids);
+    CHECK(!vr_tokenizer_encode(t, "zzz", 3, 1, &ids, &n_ids, err, sizeof err) && n_ids == 0, "again, from the cache");
+    free(ids);
+    CHECK(!vr_tokenizer_encode(t, "abz", 3, 1, &ids, &n_ids, err, sizeof err) && n_ids == 1 && ids[0] == 2, "ab merged");
+    free(ids);
+    vr_tokenizer_free(t);
     CHECK(vr_tokenizer_load_json(good, strlen(good), "{\"chat_template\": 5}", 20, &t, err, sizeof err) != 0, "bad config");
     CHECK(vr_tokenizer_load_json(good, strlen(good), "[", 1, &t, err, sizeof err) != 0, "truncated config");
     CHECK(vr_tokenizer_load("/nonexistent/dir", &t, err, sizeof err) != 0 && strstr(err, "/nonexistent"), "missing path: %s", err);
