@@ -75,9 +75,10 @@ int main(int argc, char **argv) {
             if (n == idcap) ids = realloc(ids, (idcap *= 2) * sizeof *ids);
             ids[n++] = (int)v;
         }
-        char *a, *b;
-        size_t al, bl;
-        if (stream(plain, ids, n, &a, &al) || stream(skip, ids, n, &b, &bl)) rc = 1;
+        char *a = NULL, *b = NULL;
+        size_t al = 0, bl = 0;
+        if (stream(plain, ids, n, &a, &al)) rc = 1;
+        if (stream(skip, ids, n, &b, &bl)) rc = 1;
         printf("{\"stream\": ");
         put_json(a, al);
         printf(", \"stream_skip\": ");
