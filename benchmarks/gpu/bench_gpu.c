@@ -257,6 +257,9 @@ int main(int argc, char **argv) {
     int iters = argc > 1 ? atoi(argv[1]) : 20;
     if (iters < 1) iters = 1;
     char err[512];
+    /* libvireo_cuda.so is in the build directory, not next to this program
+     * (kernels/backend_select.c); a directory the caller set wins. */
+    setenv("VIREO_BACKEND_DIR", BENCH_GPU_BACKEND_DIR, 0);
     vr_backend *be = vr_backend_cuda_create(0, err, sizeof err);
     if (!be) {
         printf("bench_gpu: skipped: %s\n", err);

@@ -406,21 +406,27 @@ static vr_backend *create(int device_index, char *err, size_t errlen) {
     return &g->base;
 }
 
-} /* namespace VR_GPU_NS */
+static void set_tiled(vr_backend *be, int on) { gb(be)->tiled_gemm = on ? 1 : 0; }
 
-using namespace VR_GPU_NS;
+static const char *error_of(vr_backend *be) { return gb(be)->err[0] ? gb(be)->err : nullptr; }
 
-extern "C" vr_backend *VR_GPU_CREATE(int device_index, char *err, size_t errlen) {
-    return create(device_index, err, errlen);
-}
+static const char *device_name(vr_backend *be) { return gb(be)->device_name; }
 
-extern "C" void VR_GPU_SET_TILED(vr_backend *be, int on) { gb(be)->tiled_gemm = on ? 1 : 0; }
-
-extern "C" const char *VR_GPU_ERROR(vr_backend *be) { return gb(be)->err[0] ? gb(be)->err : NULL; }
-
-extern "C" const char *VR_GPU_DEVICE_NAME(vr_backend *be) { return gb(be)->device_name; }
-
-extern "C" void VR_GPU_ARGMAX(vr_backend *be, int32_t *out, const float *x, int rows, int dim) {
+static void argmax_rows(vr_backend *be, int32_t *out, const float *x, int rows, int dim) {
     bind(gb(be));
     launch_argmax_rows(gb(be), out, x, rows, dim);
+}
+
+static const vr_gpu_module module_table = {
+    VR_GPU_MODULE_ABI, sizeof(vr_backend_ops), create, set_tiled, error_of, device_name,
+    argmax_rows,
+};
+
+} /* namespace VR_GPU_NS */
+
+/* The module's only exported symbol (the build hides everything else, see
+ * kernels/cuda/CMakeLists.txt): kernels/backend_select.c finds it with
+ * dlsym after dlopen. */
+extern "C" __attribute__((visibility("default"))) const vr_gpu_module *VR_GPU_MODULE_FN(void) {
+    return &VR_GPU_NS::module_table;
 }

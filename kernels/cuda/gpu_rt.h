@@ -24,11 +24,7 @@
 #define VR_GPU_NAME "hip"
 #define VR_GPU_LABEL "HIP"
 #define VR_GPU_RT "hip"
-#define VR_GPU_CREATE vr_backend_hip_create
-#define VR_GPU_SET_TILED vr_hip_set_tiled_gemm
-#define VR_GPU_ERROR vr_hip_error
-#define VR_GPU_DEVICE_NAME vr_hip_device_name
-#define VR_GPU_ARGMAX vr_hip_argmax_rows
+#define VR_GPU_MODULE_FN vr_gpu_module_hip /* = VR_GPU_MODULE_HIP_ENTRY */
 #else
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -37,11 +33,7 @@
 #define VR_GPU_NAME "cuda"
 #define VR_GPU_LABEL "CUDA"
 #define VR_GPU_RT "cuda"
-#define VR_GPU_CREATE vr_backend_cuda_create
-#define VR_GPU_SET_TILED vr_cuda_set_tiled_gemm
-#define VR_GPU_ERROR vr_cuda_error
-#define VR_GPU_DEVICE_NAME vr_cuda_device_name
-#define VR_GPU_ARGMAX vr_cuda_argmax_rows
+#define VR_GPU_MODULE_FN vr_gpu_module_cuda /* = VR_GPU_MODULE_CUDA_ENTRY */
 #define VR_GPU_HAVE_CUBLAS 1
 #define vr_shfl_xor(v, lane_mask) __shfl_xor_sync(0xffffffffu, (v), (lane_mask))
 #endif
