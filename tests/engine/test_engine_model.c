@@ -45,6 +45,9 @@ static vr_engine *make(int max_seqs, int budget, size_t kv_blocks, int prefix, i
     vr_engine_options o;
     vr_engine_options_default(&o);
     o.model_path = model_path;
+    /* the CPU unless asked otherwise: the default "auto" would silently run
+     * these batch-invariance checks on a GPU where there is one */
+    o.device = getenv("VIREO_TEST_DEVICE") ? getenv("VIREO_TEST_DEVICE") : "cpu";
     o.no_thread = 1;
     o.quiet = 1;
     o.log_stats = 0;
