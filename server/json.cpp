@@ -143,6 +143,8 @@ vr_jdoc *vr_jdoc_parse(const char *text, size_t len, char *err, size_t errlen) {
             if (error == simdjson::UTF8_ERROR) why = "the body is not valid UTF-8";
             else if (error == simdjson::EMPTY) why = "the body is empty";
             else if (error == simdjson::DEPTH_ERROR) why = "nesting is too deep";
+            else if (error == simdjson::STRING_ERROR)
+                why = "invalid string (bad escape, raw control character or unpaired surrogate)";
             std::snprintf(err, errlen, "%s", why);
         }
         delete doc;

@@ -1,282 +1,159 @@
 /* vireo tokenize PATH [--no-special-tokens]
- * Reads JSON lines {"text": "..."} from stdin, writes {"ids": [...]} lines.
- * A bad line gets {"error": "..."} and the command goes on; the exit status
- * is 1 if any line failed. The small JSON reader below accepts any valid
- * JSON object line (other members are skipped). */
+ *   reads JSON lines {"text": "..."} from stdin, writes {"ids": [...]} lines;
+ * vireo detokenize PATH [--skip-special-tokens]
+ *   reads JSON lines {"ids": [...]}, writes {"text": "..."} lines.
+ * PATH is a model folder or a tokenizer.json file. A bad line (not a JSON
+ * object, the field missing or of the wrong type, an id out of range) gets
+ * {"error": "..."} and the command goes on; the exit status is 1 at the end
+ * if any line failed. Lines are parsed and written with the server's JSON
+ * modules, so the CLI accepts and escapes exactly what the HTTP routes do. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "server/cli/commands.h"
+#include "server/json.h"
+#include "server/json_writer.h"
 #include "tokenizer/tokenizer.h"
 
-typedef struct { char *p; size_t n, cap; } sbuf;
+/* One direction of the conversion: fills `out` with the answer object for
+ * the parsed line, or returns nonzero with a message in err. `flag` is 1
+ * when the command's one option was given. */
+typedef int (*line_fn)(const vr_tokenizer *tok, int flag, const vr_json *line, vr_jw *out,
+                       char *err, size_t errlen);
 
-static int sb_put(sbuf *b, const char *s, size_t n) {
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1) cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) return -1;
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
+static int encode_line(const vr_tokenizer *tok, int no_special, const vr_json *line,
+                       vr_jw *out, char *err, size_t errlen) {
+    const vr_json *text = vr_jget(line, "text");
+    if (!text) return snprintf(err, errlen, "missing \"text\""), -1;
+    if (text->type != VR_JSON_STRING)
+        return snprintf(err, errlen, "\"text\" must be a string, not %s", vr_jtype_name(text->type)), -1;
+    int32_t *ids;
+    size_t n;
+    if (vr_tokenizer_encode(tok, text->u.str.s, text->u.str.len, !no_special, &ids, &n, err, errlen))
+        return -1;
+    vr_jw_obj_begin(out);
+    vr_jw_key(out, "ids");
+    vr_jw_arr_begin(out);
+    for (size_t i = 0; i < n; i++) vr_jw_int(out, ids[i]);
+    vr_jw_arr_end(out);
+    vr_jw_obj_end(out);
+    free(ids);
     return 0;
 }
 
-typedef struct { const char *p, *end; const char *err; } jcur;
-
-static void ws(jcur *c) {
-    while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r')) c->p++;
-}
-
-static int hex4(const char *p, unsigned *v) {
-    *v = 0;
-    for (int i = 0; i < 4; i++) {
-        char h = p[i];
-        *v <<= 4;
-        if (h >= '0' && h <= '9') *v |= (unsigned)(h - '0');
-        else if ((h | 32) >= 'a' && (h | 32) <= 'f') *v |= (unsigned)((h | 32) - 'a' + 10);
-        else return -1;
-    }
-    return 0;
-}
-
-/* A JSON string at c->p into out (NULL: just skip it). Unpaired surrogates
- * are refused: they have no UTF-8 form. */
-static int jstring(jcur *c, sbuf *out) {
-    if (c->p >= c->end || *c->p != '"') return c->err = "expected a string", -1;
-    c->p++;
-    while (c->p < c->end && *c->p != '"') {
-        unsigned char ch = (unsigned char)*c->p;
-        if (ch < 0x20) return c->err = "control character in string", -1;
-        if (ch != '\\') {
-            const char *s = c->p;
-            while (c->p < c->end && *c->p != '"' && *c->p != '\\' && (unsigned char)*c->p >= 0x20) c->p++;
-            if (out && sb_put(out, s, (size_t)(c->p - s))) return c->err = "out of memory", -1;
-            continue;
-        }
-        if (++c->p >= c->end) break;
-        char e = *c->p++, buf[4];
-        size_t k = 1;
-        switch (e) {
-        case '"': buf[0] = '"'; break;
-        case '\\': buf[0] = '\\'; break;
-        case '/': buf[0] = '/'; break;
-        case 'b': buf[0] = '\b'; break;
-        case 'f': buf[0] = '\f'; break;
-        case 'n': buf[0] = '\n'; break;
-        case 'r': buf[0] = '\r'; break;
-        case 't': buf[0] = '\t'; break;
-        case 'u': {
-            unsigned v, lo;
-            if (c->end - c->p < 4 || hex4(c->p, &v)) return c->err = "bad \\u escape", -1;
-            c->p += 4;
-            if (v >= 0xDC00 && v <= 0xDFFF) return c->err = "unpaired surrogate in string", -1;
-            if (v >= 0xD800 && v <= 0xDBFF) {
-                if (c->end - c->p < 6 || c->p[0] != '\\' || c->p[1] != 'u' || hex4(c->p + 2, &lo) || lo < 0xDC00 ||
-                    lo > 0xDFFF)
-                    return c->err = "unpaired surrogate in string", -1;
-                c->p += 6;
-                v = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00);
-            }
-            if (v < 0x80) buf[0] = (char)v;
-            else if (v < 0x800) {
-                buf[0] = (char)(0xC0 | (v >> 6));
-                buf[1] = (char)(0x80 | (v & 0x3F));
-                k = 2;
-            } else if (v < 0x10000) {
-                buf[0] = (char)(0xE0 | (v >> 12));
-                buf[1] = (char)(0x80 | ((v >> 6) & 0x3F));
-                buf[2] = (char)(0x80 | (v & 0x3F));
-                k = 3;
-            } else {
-                buf[0] = (char)(0xF0 | (v >> 18));
-                buf[1] = (char)(0x80 | ((v >> 12) & 0x3F));
-                buf[2] = (char)(0x80 | ((v >> 6) & 0x3F));
-                buf[3] = (char)(0x80 | (v & 0x3F));
-                k = 4;
-            }
-            break;
-        }
-        default: return c->err = "bad escape in string", -1;
-        }
-        if (out && sb_put(out, buf, k)) return c->err = "out of memory", -1;
-    }
-    if (c->p >= c->end) return c->err = "unterminated string", -1;
-    c->p++;
-    if (out && !out->p && sb_put(out, "", 0)) return -1;
-    return 0;
-}
-
-static int jskip(jcur *c, int depth) {
-    ws(c);
-    if (c->p >= c->end) return c->err = "unexpected end of line", -1;
-    if (depth > 64) return c->err = "nesting too deep", -1;
-    char ch = *c->p;
-    if (ch == '"') return jstring(c, NULL);
-    if (ch == '{' || ch == '[') {
-        char close = ch == '{' ? '}' : ']';
-        c->p++;
-        ws(c);
-        if (c->p < c->end && *c->p == close) return c->p++, 0;
-        for (;;) {
-            if (ch == '{') {
-                ws(c);
-                if (jstring(c, NULL)) return -1;
-                ws(c);
-                if (c->p >= c->end || *c->p++ != ':') return c->err = "expected ':'", -1;
-            }
-            if (jskip(c, depth + 1)) return -1;
-            ws(c);
-            if (c->p < c->end && *c->p == ',') { c->p++; continue; }
-            if (c->p < c->end && *c->p == close) return c->p++, 0;
-            return c->err = "expected ',' or a closing bracket", -1;
-        }
-    }
-    static const char *const lits[] = {"true", "false", "null"};
-    for (int i = 0; i < 3; i++) {
-        size_t l = strlen(lits[i]);
-        if ((size_t)(c->end - c->p) >= l && !memcmp(c->p, lits[i], l)) return c->p += l, 0;
-    }
-    const char *s = c->p;
-    char *e;
-    if (ch == '-' || (ch >= '0' && ch <= '9')) {
-        (void)strtod(s, &e);
-        if (e > s && e <= c->end) return c->p = e, 0;
-    }
-    return c->err = "invalid JSON value", -1;
-}
-
-static void put_json_string(FILE *f, const char *s, size_t n) {
-    fputc('"', f);
+static int decode_line(const vr_tokenizer *tok, int skip_special, const vr_json *line,
+                       vr_jw *out, char *err, size_t errlen) {
+    const vr_json *arr = vr_jget(line, "ids");
+    if (!arr) return snprintf(err, errlen, "missing \"ids\""), -1;
+    if (arr->type != VR_JSON_ARRAY) return snprintf(err, errlen, "\"ids\" must be an array of integers"), -1;
+    size_t n = arr->u.arr.n;
+    int32_t *ids = malloc((n ? n : 1) * sizeof *ids);
+    if (!ids) return snprintf(err, errlen, "out of memory"), -1;
     for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
-        else if (ch == '\n') fputs("\\n", f);
-        else if (ch == '\r') fputs("\\r", f);
-        else if (ch == '\t') fputs("\\t", f);
-        else if (ch < 0x20 || ch == 0x7F) fprintf(f, "\\u%04x", ch);
-        else fputc(ch, f);
-    }
-    fputc('"', f);
-}
-
-static void put_error(const char *msg) {
-    fputs("{\"error\": ", stdout);
-    put_json_string(stdout, msg, strlen(msg));
-    fputs("}\n", stdout);
-}
-
-/* Parses one line {"text": "..."}; 0 with the text in *text, -1 with *err. */
-static int parse_line(const char *line, size_t n, sbuf *text, const char **err) {
-    jcur c = {line, line + n, NULL};
-    sbuf key = {0};
-    int have = 0, rc = -1;
-    ws(&c);
-    if (c.p >= c.end || *c.p != '{') {
-        *err = "line is not a JSON object";
-        goto done;
-    }
-    c.p++;
-    ws(&c);
-    if (c.p < c.end && *c.p == '}') c.p++;
-    else
-        for (;;) {
-            ws(&c);
-            key.n = 0;
-            if (jstring(&c, &key)) goto bad;
-            ws(&c);
-            if (c.p >= c.end || *c.p++ != ':') { c.err = "expected ':'"; goto bad; }
-            ws(&c);
-            if (key.n == 4 && !memcmp(key.p, "text", 4)) {
-                if (c.p >= c.end || *c.p != '"') {
-                    *err = "\"text\" must be a string";
-                    goto done;
-                }
-                text->n = 0;
-                if (jstring(&c, text)) goto bad;
-                have = 1;
-            } else if (jskip(&c, 0)) goto bad;
-            ws(&c);
-            if (c.p < c.end && *c.p == ',') { c.p++; continue; }
-            if (c.p < c.end && *c.p == '}') { c.p++; break; }
-            c.err = "expected ',' or '}'";
-            goto bad;
+        const vr_json *v = &arr->u.arr.items[i];
+        if (v->type != VR_JSON_INT) {
+            free(ids);
+            return snprintf(err, errlen, "\"ids\" must be an array of integers (ids[%zu] is %s)", i,
+                            vr_jtype_name(v->type)), -1;
         }
-    ws(&c);
-    if (c.p != c.end) { c.err = "trailing characters after the object"; goto bad; }
-    if (!have) {
-        *err = "missing \"text\"";
-        goto done;
+        if (v->u.i < INT32_MIN || v->u.i > INT32_MAX) {
+            free(ids);
+            return snprintf(err, errlen, "ids[%zu]: token id %lld out of range", i, (long long)v->u.i), -1;
+        }
+        ids[i] = (int32_t)v->u.i; /* the vocabulary bound is checked by decode */
     }
-    rc = 0;
-    goto done;
-bad:
-    *err = c.err ? c.err : "invalid JSON";
-done:
-    free(key.p);
-    return rc;
+    char *text;
+    size_t len;
+    int rc = vr_tokenizer_decode(tok, ids, n, skip_special, &text, &len, err, errlen);
+    free(ids);
+    if (rc) return -1;
+    vr_jw_obj_begin(out);
+    vr_jw_key(out, "text");
+    vr_jw_strn(out, text, len);
+    vr_jw_obj_end(out);
+    free(text);
+    return 0;
 }
 
-int vr_cmd_tokenize(int argc, char **argv) {
+static int run(const char *cmd, const char *flag_name, line_fn fn, const char *usage, int argc,
+               char **argv) {
     const char *path = NULL;
-    int add_special = 1;
+    int flag = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--no-special-tokens")) add_special = 0;
+        if (!strcmp(argv[i], flag_name)) flag = 1;
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: vireo tokenize PATH [--no-special-tokens]\n"
-                   "  PATH: a model folder or a tokenizer.json file\n"
-                   "  stdin: JSON lines {\"text\": \"...\"}; stdout: {\"ids\": [...]} per line\n");
+            printf("%s", usage);
             return 0;
         } else if (argv[i][0] == '-' || path) {
-            fprintf(stderr, "vireo tokenize: unexpected argument '%s' (see --help)\n", argv[i]);
+            fprintf(stderr, "vireo %s: unexpected argument '%s' (see --help)\n", cmd, argv[i]);
             return 2;
         } else path = argv[i];
     }
     if (!path) {
-        fprintf(stderr, "usage: vireo tokenize PATH [--no-special-tokens]\n");
+        fprintf(stderr, "%s", usage);
         return 2;
     }
     char err[512];
     vr_tokenizer *tok;
     if (vr_tokenizer_load(path, &tok, err, sizeof err)) {
-        fprintf(stderr, "vireo tokenize: %s\n", err);
+        fprintf(stderr, "vireo %s: %s\n", cmd, err);
         return 1;
     }
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
     int failed = 0;
-    sbuf text = {0};
+    vr_sbuf out = {0};
     while ((n = getline(&line, &cap, stdin)) >= 0) {
         size_t len = (size_t)n;
         while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
-        const char *perr;
-        int32_t *ids;
-        size_t n_ids;
-        if (parse_line(line, len, &text, &perr)) {
-            put_error(perr);
+        out.len = 0;
+        vr_jw w;
+        vr_jw_init(&w, &out);
+        vr_jdoc *doc = vr_jdoc_parse(line, len, err, sizeof err);
+        const vr_json *root = doc ? vr_jdoc_root(doc) : NULL;
+        int rc = -1;
+        if (root && root->type != VR_JSON_OBJECT) snprintf(err, sizeof err, "line is not a JSON object");
+        else if (root) rc = fn(tok, flag, root, &w, err, sizeof err);
+        vr_jdoc_free(doc);
+        if (rc) {
             failed = 1;
-            continue;
+            out.len = 0;
+            vr_jw_init(&w, &out);
+            vr_jw_obj_begin(&w);
+            vr_jw_key(&w, "error");
+            vr_jw_str(&w, err);
+            vr_jw_obj_end(&w);
         }
-        if (vr_tokenizer_encode(tok, text.p, text.n, add_special, &ids, &n_ids, err, sizeof err)) {
-            put_error(err);
+        if (out.oom) {
+            fprintf(stderr, "vireo %s: out of memory\n", cmd);
             failed = 1;
-            continue;
+            break;
         }
-        fputs("{\"ids\": [", stdout);
-        for (size_t i = 0; i < n_ids; i++) printf(i ? ", %d" : "%d", (int)ids[i]);
-        fputs("]}\n", stdout);
-        free(ids);
+        fwrite(out.p, 1, out.len, stdout);
+        fputc('\n', stdout);
     }
     free(line);
-    free(text.p);
+    vr_sb_free(&out);
     vr_tokenizer_free(tok);
     if (fflush(stdout)) return 1;
     return failed;
+}
+
+int vr_cmd_tokenize(int argc, char **argv) {
+    return run("tokenize", "--no-special-tokens", encode_line,
+               "usage: vireo tokenize PATH [--no-special-tokens]\n"
+               "  PATH: a model folder or a tokenizer.json file\n"
+               "  stdin: JSON lines {\"text\": \"...\"}; stdout: {\"ids\": [...]} per line\n",
+               argc, argv);
+}
+
+int vr_cmd_detokenize(int argc, char **argv) {
+    return run("detokenize", "--skip-special-tokens", decode_line,
+               "usage: vireo detokenize PATH [--skip-special-tokens]\n"
+               "  PATH: a model folder or a tokenizer.json file\n"
+               "  stdin: JSON lines {\"ids\": [...]}; stdout: {\"text\": \"...\"} per line\n",
+               argc, argv);
 }
