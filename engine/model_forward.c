@@ -267,6 +267,20 @@ static int validate(const vr_model *m, const vr_kv_cache *kv, const vr_batch *b,
 
 /* ---- the forward --------------------------------------------------------- */
 
+/* Matmuls of several weights over one x: one backend call where the backend
+ * has matmul_multi (one parallel region), else one matmul per weight. */
+static void matmul_parts(vr_model *m, const vr_matmul_part *parts, int n, const float *x, int T,
+                         int K) {
+    const vr_backend_ops *op = m->be->ops;
+    if (op->matmul_multi) {
+        op->matmul_multi(m->be, parts, n, x, T, K);
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        op->matmul(m->be, parts[i].y, x, parts[i].w, parts[i].wdt, parts[i].bias, T, parts[i].N,
+                   K);
+}
+
 /* gate/up projections into the [T][2*inter] layout act_mul reads.
  * One token: the two halves of its row are contiguous, so each matmul writes
  * its half directly (the decode path: no extra copy). Several tokens: the
@@ -275,18 +289,23 @@ static int validate(const vr_model *m, const vr_kv_cache *kv, const vr_batch *b,
  * small beside the matmuls). This keeps the weights zero-copy: no
  * concatenated gate_up weight is ever built. */
 static void gate_up_proj(vr_model *m, const vr_layer_weights *L, int T) {
-    const vr_backend_ops *op = m->be->ops;
     vr_scratch *s = &m->s;
     const int h = m->cfg.hidden_size, inter = m->cfg.intermediate_size;
     if (T == 1) {
-        op->matmul(m->be, s->gate_up, s->xn, L->gate.dev, L->gate.dt, NULL, 1, inter, h);
-        op->matmul(m->be, s->gate_up + inter, s->xn, L->up.dev, L->up.dt, NULL, 1, inter, h);
+        const vr_matmul_part p[2] = {
+            {s->gate_up, L->gate.dev, L->gate.dt, NULL, inter},
+            {s->gate_up + inter, L->up.dev, L->up.dt, NULL, inter},
+        };
+        matmul_parts(m, p, 2, s->xn, 1, h);
         return;
     }
     float *g = s->gu_split, *u = s->gu_split + (size_t)T * inter;
-    op->matmul(m->be, g, s->xn, L->gate.dev, L->gate.dt, NULL, T, inter, h);
-    op->matmul(m->be, u, s->xn, L->up.dev, L->up.dt, NULL, T, inter, h);
-    op->gather_rows(m->be, s->gate_up, s->gu_split, s->interleave, 2 * T, inter);
+    const vr_matmul_part p[2] = {
+        {g, L->gate.dev, L->gate.dt, NULL, inter},
+        {u, L->up.dev, L->up.dt, NULL, inter},
+    };
+    matmul_parts(m, p, 2, s->xn, T, h);
+    m->be->ops->gather_rows(m->be, s->gate_up, s->gu_split, s->interleave, 2 * T, inter);
 }
 
 static void layer_forward(vr_model *m, vr_kv_cache *kv, int li, int T, const vr_attn_meta *meta) {
@@ -300,9 +319,12 @@ static void layer_forward(vr_model *m, vr_kv_cache *kv, int li, int T, const vr_
     const float eps = c->rms_norm_eps, off = c->norm_weight_offset;
 
     op->rmsnorm(be, s->xn, s->x, L->attn_norm.dev, L->attn_norm.dt, T, h, eps, off);
-    op->matmul(be, s->q, s->xn, L->q.dev, L->q.dt, L->q_bias.dev, T, qd, h);
-    op->matmul(be, s->k, s->xn, L->k.dev, L->k.dt, L->k_bias.dev, T, kvd, h);
-    op->matmul(be, s->v, s->xn, L->v.dev, L->v.dt, L->v_bias.dev, T, kvd, h);
+    const vr_matmul_part qkv[3] = {
+        {s->q, L->q.dev, L->q.dt, L->q_bias.dev, qd},
+        {s->k, L->k.dev, L->k.dt, L->k_bias.dev, kvd},
+        {s->v, L->v.dev, L->v.dt, L->v_bias.dev, kvd},
+    };
+    matmul_parts(m, qkv, 3, s->xn, T, h);
     if (c->qk_norm) {
         op->rmsnorm(be, s->q, s->q, L->q_norm.dev, L->q_norm.dt, T * H, hd, eps, off);
         op->rmsnorm(be, s->k, s->k, L->k_norm.dev, L->k_norm.dt, T * KV, hd, eps, off);

@@ -104,6 +104,16 @@ typedef struct vr_kv_cache_desc {
 
 typedef struct vr_backend vr_backend;
 
+/* One weight of matmul_multi: y[M][N] = x[M][K] * w[N][K]^T + bias[N]. */
+#define VR_MATMUL_MULTI_MAX 4
+typedef struct vr_matmul_part {
+    float *y;
+    const void *w;
+    vr_dtype wdt;
+    const void *bias; /* may be NULL; dtype of w */
+    int N;
+} vr_matmul_part;
+
 typedef struct vr_backend_ops {
     const char *name; /* "cpu", "cuda", "hip" */
 
@@ -167,6 +177,13 @@ typedef struct vr_backend_ops {
      * whose logits/hidden states are wanted). rows is a device array. */
     void (*gather_rows)(vr_backend *be, float *dst, const float *src, const int32_t *rows,
                         int n, int dim);
+    /* Optional (NULL: the caller runs matmul once per part). The matmuls of
+     * several weights that read the same x[M][K] (q/k/v, gate/up) in one
+     * call, each part as matmul would compute it, so that a backend can run
+     * them as one parallel region (one fork/join instead of one per weight)
+     * and convert x once. At most VR_MATMUL_MULTI_MAX parts. */
+    void (*matmul_multi)(vr_backend *be, const vr_matmul_part *parts, int nparts,
+                         const float *x, int M, int K);
 } vr_backend_ops;
 
 /* Every backend struct begins with this header so the engine can reach its

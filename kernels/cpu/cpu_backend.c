@@ -117,6 +117,7 @@ static const vr_backend_ops cpu_ops = {
     .write_kv = vr_cpu_write_kv,
     .attention = vr_cpu_attention,
     .gather_rows = vr_cpu_gather_rows,
+    .matmul_multi = vr_cpu_matmul_multi,
 };
 
 const char *vr_cpu_isa_name(vr_cpu_isa isa) {

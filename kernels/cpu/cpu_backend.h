@@ -134,6 +134,8 @@ void vr_cpu_write_kv(vr_backend *be, void *kv, int layer, const float *k, const 
 /* ---- ops as installed in the table (kernels/cpu/cpu_ops.c) ---- */
 void vr_cpu_matmul(vr_backend *be, float *y, const float *x, const void *w, vr_dtype wdt,
                    const void *bias, int M, int N, int K);
+void vr_cpu_matmul_multi(vr_backend *be, const vr_matmul_part *parts, int nparts, const float *x,
+                         int M, int K);
 void vr_cpu_rmsnorm(vr_backend *be, float *out, const float *x, const void *w, vr_dtype wdt,
                     int rows, int dim, float eps, float weight_offset);
 void vr_cpu_add(vr_backend *be, float *x, const float *y, size_t n);

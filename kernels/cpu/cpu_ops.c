@@ -92,6 +92,51 @@ static float *xpack_scratch(vr_cpu_backend *cb, size_t floats) {
 }
 #endif
 
+/* Repack x once for the AVX2 bf16 kernel (j->xp stays NULL when that kernel
+ * is not used or the scratch cannot grow). */
+static void prepare_x(vr_cpu_backend *cb, matmul_job *j) {
+#ifdef VR_HAVE_X86_SIMD
+    const int M = j->M, K = j->K;
+    if (cb->isa == VR_CPU_ISA_AVX2 && j->wdt == VR_BF16 && K >= 16) {
+        float *xp = xpack_scratch(cb, (size_t)M * (size_t)(K & ~15));
+        if (xp) {
+            j->xp = xp;
+            int tasks = task_count(cb, (size_t)M, (double)K, 65536.0);
+            j->per_task = (M + tasks - 1) / tasks;
+            vr_thread_pool_run(cb->pool, (M + j->per_task - 1) / j->per_task, pack_task, j);
+        }
+    }
+#else
+    (void)cb;
+    (void)j;
+#endif
+}
+
+/* Sets j->per_task and returns the number of column tasks: ~64k
+ * multiply-adds minimum per task; columns in whole micro-tiles. */
+static int split_cols(vr_cpu_backend *cb, matmul_job *j) {
+    const int N = j->N;
+    int tasks = task_count(cb, (size_t)N, (double)j->M * j->K, 65536.0);
+    j->per_task = N;
+    if (tasks > 1) {
+        const int tile = 16 * VR_AVX2_MM_R; /* whole tiles for every kernel */
+        int per = (N + tasks - 1) / tasks;
+        per = (per + tile - 1) / tile * tile;
+        j->per_task = per;
+        tasks = (N + per - 1) / per;
+    }
+    return tasks;
+}
+
+static matmul_job make_job(vr_cpu_backend *cb, float *y, const float *x, const void *w,
+                           vr_dtype wdt, const void *bias, int M, int N, int K) {
+    matmul_job j = {cb, y, x, NULL, w, wdt, bias, M, N, K, N, 0};
+#ifdef VR_HAVE_DNNL
+    j.use_dnnl = cb->isa != VR_CPU_ISA_PORTABLE && wdt == VR_F32 && M >= VR_DNNL_MIN_M;
+#endif
+    return j;
+}
+
 void vr_cpu_matmul(vr_backend *be, float *y, const float *x, const void *w, vr_dtype wdt,
                    const void *bias, int M, int N, int K) {
     vr_cpu_backend *cb = cpu(be);
@@ -100,32 +145,67 @@ void vr_cpu_matmul(vr_backend *be, float *y, const float *x, const void *w, vr_d
         vr_ref_matmul_cols(y, x, w, wdt, bias, M, N, 0, 0, N);
         return;
     }
-    matmul_job j = {cb, y, x, NULL, w, wdt, bias, M, N, K, N, 0};
-#ifdef VR_HAVE_DNNL
-    j.use_dnnl = cb->isa != VR_CPU_ISA_PORTABLE && wdt == VR_F32 && M >= VR_DNNL_MIN_M;
-#endif
-#ifdef VR_HAVE_X86_SIMD
-    if (cb->isa == VR_CPU_ISA_AVX2 && wdt == VR_BF16 && K >= 16) {
-        float *xp = xpack_scratch(cb, (size_t)M * (size_t)(K & ~15));
-        if (xp) {
-            j.xp = xp;
-            int tasks = task_count(cb, (size_t)M, (double)K, 65536.0);
-            j.per_task = (M + tasks - 1) / tasks;
-            vr_thread_pool_run(cb->pool, (M + j.per_task - 1) / j.per_task, pack_task, &j);
-        }
-    }
-#endif
-    /* ~64k multiply-adds minimum per task; columns in whole micro-tiles. */
-    int tasks = task_count(cb, (size_t)N, (double)M * K, 65536.0);
-    j.per_task = N;
-    if (tasks > 1) {
-        const int tile = 16 * VR_AVX2_MM_R; /* whole tiles for every kernel */
-        int per = (N + tasks - 1) / tasks;
-        per = (per + tile - 1) / tile * tile;
-        j.per_task = per;
-        tasks = (N + per - 1) / per;
-    }
+    matmul_job j = make_job(cb, y, x, w, wdt, bias, M, N, K);
+    prepare_x(cb, &j);
+    int tasks = split_cols(cb, &j);
     vr_thread_pool_run(cb->pool, tasks, matmul_task, &j);
+}
+
+/* Several weights over one x: every part keeps the column split it would get
+ * alone, and the tasks of all parts form one job, so the pool forks and
+ * joins once and a thread that finishes one part's slice goes straight on to
+ * the next part's instead of waiting at a barrier (in decode a layer's q/k/v
+ * and gate/up are 2 joins instead of 5). */
+#define VR_MULTI_MAX_ROWS 32
+
+typedef struct {
+    matmul_job part[VR_MATMUL_MULTI_MAX];
+    int first[VR_MATMUL_MULTI_MAX + 1]; /* part p owns tasks [first[p], first[p+1]) */
+    int nparts;
+} multi_job;
+
+static void multi_task(void *ctx, int task, int thread) {
+    multi_job *mj = ctx;
+    int p = 0;
+    while (task >= mj->first[p + 1]) p++;
+    matmul_task(&mj->part[p], task - mj->first[p], thread);
+}
+
+void vr_cpu_matmul_multi(vr_backend *be, const vr_matmul_part *parts, int nparts, const float *x,
+                         int M, int K) {
+    vr_cpu_backend *cb = cpu(be);
+    if (M <= 0 || nparts <= 0) return;
+    /* Fused only for few rows of x (decode, small batches): there each
+     * matmul is short and the joins are a real share of it. With many rows
+     * each matmul runs for milliseconds, a join costs nothing beside it, and
+     * measured pp512 was ~8% slower fused, so those run one at a time. */
+    if (K <= 0 || nparts > VR_MATMUL_MULTI_MAX || M > VR_MULTI_MAX_ROWS) {
+        for (int i = 0; i < nparts; i++)
+            vr_cpu_matmul(be, parts[i].y, x, parts[i].w, parts[i].wdt, parts[i].bias, M,
+                          parts[i].N, K);
+        return;
+    }
+    multi_job mj;
+    mj.nparts = nparts;
+    mj.first[0] = 0;
+    const float *xp = NULL;
+    int packed = 0;
+    for (int i = 0; i < nparts; i++) {
+        matmul_job *j = &mj.part[i];
+        *j = make_job(cb, parts[i].y, x, parts[i].w, parts[i].wdt, parts[i].bias, M,
+                      parts[i].N, K);
+        /* The repacked x depends only on x, so bf16 parts share one packing. */
+        if (!packed) {
+            prepare_x(cb, j);
+            xp = j->xp;
+            packed = xp != NULL;
+        } else if (j->wdt == VR_BF16) {
+            j->xp = xp;
+        }
+        int tasks = parts[i].N > 0 ? split_cols(cb, j) : 0;
+        mj.first[i + 1] = mj.first[i] + tasks;
+    }
+    vr_thread_pool_run(cb->pool, mj.first[nparts], multi_task, &mj);
 }
 
 /* ---- row-wise ops ---- */

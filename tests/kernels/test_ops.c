@@ -1,4 +1,4 @@
-/* tests/kernels/test_ops.c — matmul, rmsnorm, add, embedding, rope, act_mul
+/* tests/kernels/test_ops.c — matmul, matmul_multi, rmsnorm, add, embedding, rope, act_mul
  * and gather_rows of every CPU kernel level and thread count against plain
  * double-precision loops, over many shapes (including sizes that are not
  * multiples of any vector width) and all weight dtypes. */
@@ -39,6 +39,55 @@ static void test_matmul_shape(vr_backend *be, const char *cfg, vr_dtype dt, int 
     free(y);
     kt_weight_free(&w, be);
     if (with_bias) kt_weight_free(&b, be);
+}
+
+/* matmul_multi must give each part exactly what matmul gives it alone (same
+ * kernels, same column split), for mixed dtypes, biases and sizes, including
+ * more parts than one call fuses and parts with N = 0. */
+static void test_matmul_multi_shape(vr_backend *be, const char *cfg, int M, int K, int nparts,
+                                    const int *Ns, const vr_dtype *dts, kt_rng *r) {
+    kt_weight w[VR_MATMUL_MULTI_MAX + 2], b[VR_MATMUL_MULTI_MAX + 2];
+    vr_matmul_part parts[VR_MATMUL_MULTI_MAX + 2];
+    float *want[VR_MATMUL_MULTI_MAX + 2];
+    float *x = kt_xmalloc((size_t)M * K * sizeof(float) + 1);
+    fill(x, (size_t)M * K, r, 1.0f);
+    for (int i = 0; i < nparts; i++) {
+        kt_weight_make(&w[i], be, dts[i], (size_t)Ns[i] * K + 1, r, 1.0f);
+        kt_weight_make(&b[i], be, dts[i], (size_t)Ns[i] + 1, r, 1.0f);
+        size_t n = (size_t)M * Ns[i] + 1;
+        parts[i] = (vr_matmul_part){kt_xmalloc(n * sizeof(float)), w[i].dev, dts[i],
+                                    (i & 1) ? b[i].dev : NULL, Ns[i]};
+        want[i] = kt_xmalloc(n * sizeof(float));
+        for (size_t e = 0; e < n; e++) parts[i].y[e] = NAN;
+        be->ops->matmul(be, want[i], x, w[i].dev, dts[i], parts[i].bias, M, Ns[i], K);
+    }
+    be->ops->matmul_multi(be, parts, nparts, x, M, K);
+    for (int i = 0; i < nparts; i++) {
+        size_t n = (size_t)M * Ns[i];
+        KT_CHECK(memcmp(parts[i].y, want[i], n * sizeof(float)) == 0,
+                 "%s matmul_multi M=%d K=%d part %d of %d (%s N=%d) differs from matmul", cfg, M,
+                 K, i, nparts, vr_dtype_name(dts[i]), Ns[i]);
+        free(parts[i].y);
+        free(want[i]);
+        kt_weight_free(&w[i], be);
+        kt_weight_free(&b[i], be);
+    }
+    free(x);
+}
+
+static void test_matmul_multi(vr_backend *be, const char *cfg, kt_rng *r) {
+    static const int qkv[] = {512, 128, 128};
+    static const vr_dtype bf[] = {VR_BF16, VR_BF16, VR_BF16, VR_BF16, VR_BF16, VR_BF16};
+    static const vr_dtype mixed[] = {VR_F32, VR_BF16, VR_F16, VR_BF16, VR_F32, VR_BF16};
+    static const int odd[] = {33, 0, 300, 17, 64, 5};
+    static const int Ms[] = {1, 2, 7, 40, 200};
+    for (size_t mi = 0; mi < sizeof Ms / sizeof *Ms; mi++) {
+        test_matmul_multi_shape(be, cfg, Ms[mi], 256, 3, qkv, bf, r);
+        test_matmul_multi_shape(be, cfg, Ms[mi], 130, 4, odd, mixed, r);
+        test_matmul_multi_shape(be, cfg, Ms[mi], 7, 2, odd + 2, bf, r);  /* K < 16: no packing */
+        test_matmul_multi_shape(be, cfg, Ms[mi], 64, 6, odd, mixed, r); /* more than fused */
+        test_matmul_multi_shape(be, cfg, Ms[mi], 0, 2, qkv, mixed, r);  /* K = 0: y = bias */
+    }
 }
 
 static void test_matmul(vr_backend *be, const char *cfg, kt_rng *r) {
@@ -251,6 +300,7 @@ int main(void) {
         vr_backend *be = kt_backend(cfgs[c].threads, cfgs[c].isa);
         kt_rng r = {1234u + (uint64_t)c};
         test_matmul(be, name, &r);
+        test_matmul_multi(be, name, &r);
         test_rmsnorm(be, name, &r);
         test_act_mul(be, name, &r);
         test_rope(be, name, &r);
