@@ -126,3 +126,16 @@ void vr_make_id(vr_server *s, const char *prefix, char *out, size_t cap) {
     x ^= x >> 33;
     snprintf(out, cap, "%s-%016llx%08llx", prefix, (unsigned long long)x, (unsigned long long)s->next_id);
 }
+
+const vr_json *vr_open_engine_request(vr_server *s, vr_http_conn *c, const vr_http_req *r,
+                                      int need_tok, vr_jdoc **doc) {
+    *doc = vr_parse_body(c, r);
+    if (!*doc) return NULL;
+    const vr_json *body = vr_jdoc_root(*doc);
+    if (vr_need_engine(s, c, need_tok) || vr_check_model(s, c, body)) {
+        vr_jdoc_free(*doc);
+        *doc = NULL;
+        return NULL;
+    }
+    return body;
+}

@@ -126,6 +126,13 @@ vr_jdoc *vr_parse_body(vr_http_conn *c, const vr_http_req *r);
 int vr_check_model(vr_server *s, vr_http_conn *c, const vr_json *body);
 /* 503 unless an engine (and, when need_tok, a tokenizer) is loaded. */
 int vr_need_engine(vr_server *s, vr_http_conn *c, int need_tok);
+/* The opening every engine-backed POST route shares: parse the JSON body,
+ * require a loaded engine (and its tokenizer when need_tok), and check that
+ * "model", when given, names a served model. On any failure the client has
+ * its answer, *doc is NULL and NULL comes back; else the body's root, with
+ * *doc for the caller to free. */
+const vr_json *vr_open_engine_request(vr_server *s, vr_http_conn *c, const vr_http_req *r,
+                                      int need_tok, vr_jdoc **doc);
 /* A fresh id "<prefix>-<hex>". */
 void vr_make_id(vr_server *s, const char *prefix, char *out, size_t cap);
 

@@ -33,19 +33,14 @@ static int check_tool_choice(vr_server *s, const vr_json *body, int *auto_tools,
 }
 
 void vr_route_chat(vr_server *s, vr_http_conn *c, const vr_http_req *r) {
-    vr_jdoc *doc = vr_parse_body(c, r);
-    if (!doc) return;
-    if (vr_need_engine(s, c, 1)) {
-        vr_jdoc_free(doc);
-        return;
-    }
-    const vr_json *body = vr_jdoc_root(doc);
+    vr_jdoc *doc;
+    const vr_json *body = vr_open_engine_request(s, c, r, 1, &doc);
+    if (!body) return;
     vr_field_err e = {0};
     vr_req_params p;
     memset(&p, 0, sizeof p);
     vr_sbuf ctx = {0};
     vr_prep *prep = NULL;
-    if (vr_check_model(s, c, body)) goto out;
     if (vr_parse_params(s, body, VR_API_CHAT, &p, &e)) goto bad;
     int auto_tools = 0;
     if (check_tool_choice(s, body, &auto_tools, &e)) goto bad;

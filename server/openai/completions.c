@@ -79,19 +79,14 @@ int vr_parse_prompt_input(vr_server *s, const vr_json *body, const char *key, vr
 }
 
 void vr_route_completions(vr_server *s, vr_http_conn *c, const vr_http_req *r) {
-    vr_jdoc *doc = vr_parse_body(c, r);
-    if (!doc) return;
-    if (vr_need_engine(s, c, 0)) {
-        vr_jdoc_free(doc);
-        return;
-    }
-    const vr_json *body = vr_jdoc_root(doc);
+    vr_jdoc *doc;
+    const vr_json *body = vr_open_engine_request(s, c, r, 0, &doc);
+    if (!body) return;
     vr_field_err e = {0};
     vr_req_params p;
     memset(&p, 0, sizeof p);
     vr_prep *prep = NULL;
     int has_ids = 0;
-    if (vr_check_model(s, c, body)) goto out;
     if (vr_parse_params(s, body, VR_API_COMPLETION, &p, &e)) goto bad;
     prep = vr_prep_new(s);
     if (!prep) {

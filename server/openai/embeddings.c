@@ -6,19 +6,14 @@
 #include "server/openai/openai.h"
 
 void vr_route_embeddings(vr_server *s, vr_http_conn *c, const vr_http_req *r) {
-    vr_jdoc *doc = vr_parse_body(c, r);
-    if (!doc) return;
-    if (vr_need_engine(s, c, 0)) {
-        vr_jdoc_free(doc);
-        return;
-    }
-    const vr_json *body = vr_jdoc_root(doc);
+    vr_jdoc *doc;
+    const vr_json *body = vr_open_engine_request(s, c, r, 0, &doc);
+    if (!body) return;
     vr_field_err e = {0};
     vr_req_params p;
     memset(&p, 0, sizeof p);
     vr_prep *prep = NULL;
     int has_ids = 0;
-    if (vr_check_model(s, c, body)) goto out;
     if (vr_parse_params(s, body, VR_API_EMBEDDING, &p, &e)) goto bad;
     if (p.stream) {
         vr_field_fail(&e, "stream", "embeddings cannot be streamed");

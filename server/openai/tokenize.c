@@ -48,17 +48,12 @@ static void tokenize_done(vr_prep *p) {
 }
 
 void vr_route_tokenize(vr_server *s, vr_http_conn *c, const vr_http_req *r) {
-    vr_jdoc *doc = vr_parse_body(c, r);
-    if (!doc) return;
-    if (vr_need_engine(s, c, 1)) {
-        vr_jdoc_free(doc);
-        return;
-    }
-    const vr_json *body = vr_jdoc_root(doc);
+    vr_jdoc *doc;
+    const vr_json *body = vr_open_engine_request(s, c, r, 1, &doc);
+    if (!body) return;
     vr_field_err e = {0};
     vr_prep *p = NULL;
     tok_job *j = NULL;
-    if (vr_check_model(s, c, body)) goto out;
     int return_strs = 0;
     if (vr_get_bool(body, "return_token_strs", &return_strs, &e)) goto bad;
     const vr_json *prompt = vr_jget(body, "prompt");
@@ -119,15 +114,10 @@ out:
 }
 
 void vr_route_detokenize(vr_server *s, vr_http_conn *c, const vr_http_req *r) {
-    vr_jdoc *doc = vr_parse_body(c, r);
-    if (!doc) return;
-    if (vr_need_engine(s, c, 1)) {
-        vr_jdoc_free(doc);
-        return;
-    }
-    const vr_json *body = vr_jdoc_root(doc);
+    vr_jdoc *doc;
+    const vr_json *body = vr_open_engine_request(s, c, r, 1, &doc);
+    if (!body) return;
     int32_t *ids = NULL;
-    if (vr_check_model(s, c, body)) goto out;
     const vr_json *toks = vr_jget(body, "tokens");
     if (!toks || toks->type != VR_JSON_ARRAY) {
         vr_send_error(c, 400, "tokens", "tokens must be an array of token ids%s", toks ? "" : " (missing)");
