@@ -86,10 +86,7 @@ void vr_route_chat(vr_server *s, vr_http_conn *c, const vr_http_req *r) {
         vr_gen_set_parsers(g, auto_tools ? s->opt.tool_call_parser : NULL, s->opt.reasoning_parser, think_off, max_calls,
                            names, names ? n : 0);
     }
-    vr_gen_keep_doc(g, doc);
-    prep->ud = g;
-    prep->done = vr_gen_prepared;
-    vr_prep_start(prep);
+    vr_gen_launch(g, prep, doc, 0);
     return;
 bad:
     vr_send_error(c, 400, e.param, "%s", e.msg);

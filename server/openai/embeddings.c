@@ -45,11 +45,7 @@ void vr_route_embeddings(vr_server *s, vr_http_conn *c, const vr_http_req *r) {
         goto out;
     }
     vr_gen_set_embedding(g, !strcmp(fmt, "base64"), dims);
-    vr_gen_keep_doc(g, doc);
-    prep->ud = g;
-    prep->done = vr_gen_prepared;
-    if (has_ids) vr_gen_prepared(prep);
-    else vr_prep_start(prep);
+    vr_gen_launch(g, prep, doc, has_ids);
     return;
 bad:
     vr_send_error(c, 400, e.param, "%s", e.msg);

@@ -167,7 +167,13 @@ void vr_gen_discard(vr_gen *g) { gen_free(g); }
 
 int vr_gen_echo_requested(const vr_gen *g) { return g->p.echo; }
 
-void vr_gen_keep_doc(vr_gen *g, vr_jdoc *doc) { g->doc = doc; }
+void vr_gen_launch(vr_gen *g, vr_prep *prep, vr_jdoc *doc, int has_ids) {
+    g->doc = doc;
+    prep->ud = g;
+    prep->done = vr_gen_prepared;
+    if (has_ids) vr_gen_prepared(prep);
+    else vr_prep_start(prep);
+}
 
 void vr_gen_set_echo(vr_gen *g, int n, const char *const *texts, const size_t *lens) {
     g->echo = calloc((size_t)n + 1, sizeof *g->echo);

@@ -108,8 +108,11 @@ void vr_gen_set_embedding(vr_gen *g, int base64, long long dimensions);
 /* Submits one engine request per prompt (ids taken from prep, which is
  * freed) and answers errors itself; g may be gone when this returns. */
 void vr_gen_submit(vr_gen *g, vr_prep *prep);
-/* g frees doc when it ends (params point into it). */
-void vr_gen_keep_doc(vr_gen *g, vr_jdoc *doc);
+/* The last step of every generation route: g takes doc (params point into
+ * it; freed when g ends) and the request is submitted once its prompts are
+ * token ids: at once when has_ids, else after prep encodes them off the
+ * event loop. The route must not touch g, prep or doc afterwards. */
+void vr_gen_launch(vr_gen *g, vr_prep *prep, vr_jdoc *doc, int has_ids);
 /* Parses a prompt/input field (string, [string], [int], [[int]]) into prep:
  * texts to encode, or ids directly (then *has_ids = 1 and prep->ids/n_ids
  * are filled). */
