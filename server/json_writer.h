@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "server/json.h"
+#include "json/json.h"
 
 typedef struct vr_sbuf {
     char *p;

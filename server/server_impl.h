@@ -10,7 +10,7 @@
 
 #include "chat_templates/template.h"
 #include "server/http.h"
-#include "server/json.h"
+#include "json/json.h"
 #include "server/json_writer.h"
 #include "server/server.h"
 #include "tokenizer/tokenizer.h"

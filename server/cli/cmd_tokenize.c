@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "server/cli/commands.h"
-#include "server/json.h"
+#include "json/json.h"
 #include "server/json_writer.h"
 #include "tokenizer/tokenizer.h"
 

@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "server/json.h"
+#include "json/json.h"
 #include "server/server.h"
 
 static int failures;

@@ -1,10 +1,10 @@
-/* JSON reader (simdjson shim) and writer: escaping, UTF-8 repair, numbers. */
+/* JSON writer: escaping, UTF-8 repair, numbers, re-serializing parsed values. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/json.h"
+#include "json/json.h"
 #include "server/json_writer.h"
 
 static int failures;
@@ -119,63 +119,30 @@ static void test_writer_structure(void) {
     vr_sb_free(&b);
 }
 
-static void test_reader(void) {
+/* vr_jw_value re-serializes what json/ parsed (the reader itself is tested
+ * in tests/json/): duplicates and order kept, big integers as doubles. */
+static void test_reserialize(void) {
     char err[200];
     const char *text = "{\"s\":\"h\\u00e9\\n\",\"i\":-42,\"big\":18446744073709551615,\"d\":1.5e3,"
                        "\"t\":true,\"n\":null,\"a\":[1,[2,{}]],\"dup\":1,\"dup\":2}";
     vr_jdoc *d = vr_jdoc_parse(text, strlen(text), err, sizeof err);
     CHECK(d != NULL);
     if (!d) return;
-    const vr_json *r = vr_jdoc_root(d);
-    CHECK(r->type == VR_JSON_OBJECT);
-    const vr_json *s = vr_jget(r, "s");
-    CHECK(s && s->type == VR_JSON_STRING && s->u.str.len == 4 && !memcmp(s->u.str.s, "h\xc3\xa9\n", 4));
-    CHECK(vr_jget(r, "i")->type == VR_JSON_INT && vr_jget(r, "i")->u.i == -42);
-    CHECK(vr_jget(r, "big")->type == VR_JSON_DOUBLE);
-    CHECK(vr_jis_number(vr_jget(r, "d")) && vr_jnum(vr_jget(r, "d")) == 1500.0);
-    CHECK(vr_jget(r, "t")->type == VR_JSON_BOOL && vr_jget(r, "t")->u.b == 1);
-    CHECK(vr_jget(r, "n")->type == VR_JSON_NULL);
-    const vr_json *a = vr_jget(r, "a");
-    CHECK(a->type == VR_JSON_ARRAY && a->u.arr.n == 2 && a->u.arr.items[1].u.arr.n == 2);
-    CHECK(vr_jget(r, "dup")->u.i == 2);
-    CHECK(vr_jget(r, "missing") == NULL);
-    CHECK(vr_jget(a, "x") == NULL); /* not an object */
-    CHECK(!strcmp(vr_jtype_name(VR_JSON_STRING), "string"));
-    /* round trip through the writer */
     vr_sbuf b = {0};
     vr_jw w;
     vr_jw_init(&w, &b);
-    vr_jw_value(&w, r);
+    vr_jw_value(&w, vr_jdoc_root(d));
     CHECK(!strcmp(b.p, "{\"s\":\"h\xc3\xa9\\n\",\"i\":-42,\"big\":1.8446744073709552e+19,\"d\":1500.0,\"t\":true,"
                        "\"n\":null,\"a\":[1,[2,{}]],\"dup\":1,\"dup\":2}"));
     vr_sb_free(&b);
     vr_jdoc_free(d);
 
-    /* errors are messages, not crashes */
-    const char *bad[] = {"", "{", "{\"a\":}", "[1,]", "nul", "{\"a\":1}x", "\"\xff\"", "{\"a\":\"\xc3\"}"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        err[0] = 0;
-        vr_jdoc *x = vr_jdoc_parse(bad[i], strlen(bad[i]), err, sizeof err);
-        CHECK(x == NULL);
-        CHECK(err[0] != 0);
-        vr_jdoc_free(x);
-    }
-    vr_jdoc *x = vr_jdoc_parse("\"\xff\"", 3, err, sizeof err);
-    CHECK(!x && strstr(err, "UTF-8"));
-    /* very deep nesting is refused, not a stack overflow */
-    size_t depth = 100000;
+    /* a value nested as deep as the reader allows re-serializes */
+    size_t depth = 1000;
     char *deep = malloc(depth * 2);
     memset(deep, '[', depth);
     memset(deep + depth, ']', depth);
-    x = vr_jdoc_parse(deep, depth * 2, err, sizeof err);
-    CHECK(x == NULL);
-    free(deep);
-    /* a value nested as deep as the parser allows re-serializes */
-    depth = 1000;
-    deep = malloc(depth * 2);
-    memset(deep, '[', depth);
-    memset(deep + depth, ']', depth);
-    x = vr_jdoc_parse(deep, depth * 2, err, sizeof err);
+    vr_jdoc *x = vr_jdoc_parse(deep, depth * 2, err, sizeof err);
     CHECK(x != NULL);
     if (x) {
         vr_sbuf o = {0};
@@ -207,7 +174,7 @@ int main(void) {
     test_escaping();
     test_numbers();
     test_writer_structure();
-    test_reader();
+    test_reserialize();
     test_buf();
     if (failures) {
         fprintf(stderr, "test_json: %d failure(s)\n", failures);
