@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/json_min.h"
+#include "json/json.h"
 #include "engine/model_internal.h"
 
 typedef struct ctx {
@@ -32,8 +32,8 @@ static int bad(ctx *c, const char *fmt, ...) {
 
 /* An absent key and an explicit null both mean "use the default". */
 static const vr_json *field(const vr_json *obj, const char *key) {
-    const vr_json *v = vr_json_get(obj, key);
-    return vr_json_type_of(v) == VR_JSON_NULL ? NULL : v;
+    const vr_json *v = vr_jget(obj, key);
+    return vr_jis(v, VR_JSON_NULL) ? NULL : v;
 }
 
 /* Integer field in [lo, hi]; *out keeps its value (the default) when absent
@@ -47,8 +47,8 @@ static int get_int(ctx *c, const vr_json *obj, const char *key, int required, in
         return 0;
     }
     int64_t x;
-    if (vr_json_get_int64(v, &x))
-        return bad(c, "%s must be an integer (got %s)", key, vr_json_type_name(vr_json_type_of(v)));
+    if (vr_jint64(v, &x))
+        return bad(c, "%s must be an integer (got %s)", key, vr_jtype_of(v));
     if (x < lo || x > hi)
         return bad(c, "%s (%lld) must be in [%lld, %lld]", key, (long long)x, (long long)lo,
                    (long long)hi);
@@ -65,8 +65,8 @@ static int get_float(ctx *c, const vr_json *obj, const char *key, int positive, 
     if (!v)
         return 0;
     double d;
-    if (vr_json_get_double(v, &d))
-        return bad(c, "%s must be a number (got %s)", key, vr_json_type_name(vr_json_type_of(v)));
+    if (vr_jdouble(v, &d))
+        return bad(c, "%s must be a number (got %s)", key, vr_jtype_of(v));
     if (!isfinite(d) || fabs(d) > 3.0e38 || (positive && !(d > 0)))
         return bad(c, "%s (%g) must be a %snumber", key, d, positive ? "positive finite " : "finite ");
     *out = (float)d;
@@ -77,9 +77,9 @@ static int get_bool(ctx *c, const vr_json *obj, const char *key, int *out) {
     const vr_json *v = field(obj, key);
     if (!v)
         return 0;
-    if (vr_json_get_bool(v, out))
+    if (vr_jbool(v, out))
         return bad(c, "%s must be true or false (got %s)", key,
-                   vr_json_type_name(vr_json_type_of(v)));
+                   vr_jtype_of(v));
     return 0;
 }
 
@@ -102,16 +102,16 @@ static int get_eos(ctx *c, const vr_json *obj, vr_model_config *cfg) {
     if (!v)
         return 0;
     int64_t id;
-    if (vr_json_type_of(v) == VR_JSON_ARRAY) {
-        for (size_t i = 0; i < vr_json_len(v); i++) {
-            if (vr_json_get_int64(vr_json_at(v, i), &id))
+    if (vr_jis(v, VR_JSON_ARRAY)) {
+        for (size_t i = 0; i < vr_jlen(v); i++) {
+            if (vr_jint64(vr_jat(v, i), &id))
                 return bad(c, "eos_token_id[%zu] must be an integer", i);
             if (add_eos(c, cfg, id))
                 return -1;
         }
         return 0;
     }
-    if (vr_json_get_int64(v, &id))
+    if (vr_jint64(v, &id))
         return bad(c, "eos_token_id must be an integer or a list of integers");
     return add_eos(c, cfg, id);
 }
@@ -122,7 +122,7 @@ static int get_token_id(ctx *c, const vr_json *obj, const char *key, int vocab, 
     if (!v)
         return 0;
     int64_t id;
-    if (vr_json_get_int64(v, &id))
+    if (vr_jint64(v, &id))
         return bad(c, "%s must be an integer", key);
     if (id < 0) {
         *out = -1;
@@ -146,7 +146,7 @@ static int parse_rope_scaling(ctx *c, const vr_json *root, vr_model_config *cfg,
     }
     if (!rs)
         return 0;
-    if (vr_json_type_of(rs) != VR_JSON_OBJECT)
+    if (!vr_jis(rs, VR_JSON_OBJECT))
         return bad(c, "%s must be an object or null", key);
     if (get_float(c, rs, "rope_theta", 1, &cfg->rope_theta, NULL))
         return -1;
@@ -154,7 +154,7 @@ static int parse_rope_scaling(ctx *c, const vr_json *root, vr_model_config *cfg,
     if (!t)
         t = field(rs, "type");
     const char *type = "default";
-    if (t && vr_json_get_string(t, &type, NULL))
+    if (t && vr_jstr(t, &type, NULL))
         return bad(c, "%s.rope_type must be a string", key);
     if (strcmp(type, "default") == 0) {
         cfg->rope_scaling = VR_ROPE_NONE;
@@ -231,8 +231,8 @@ static int parse_arch(ctx *c, const vr_json *root, vr_model_config *cfg) {
     const char *name = NULL;
     const vr_json *archs = field(root, "architectures");
     if (archs) {
-        if (vr_json_type_of(archs) != VR_JSON_ARRAY || vr_json_len(archs) == 0 ||
-            vr_json_get_string(vr_json_at(archs, 0), &name, NULL))
+        if (!vr_jis(archs, VR_JSON_ARRAY) || vr_jlen(archs) == 0 ||
+            vr_jstr(vr_jat(archs, 0), &name, NULL))
             return bad(c, "architectures must be a non-empty list of strings");
         for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
             if (strcmp(name, known[i].name) == 0)
@@ -240,7 +240,7 @@ static int parse_arch(ctx *c, const vr_json *root, vr_model_config *cfg) {
     } else {
         /* No architectures list: fall back on model_type. */
         const char *mt;
-        if (vr_json_get_string(field(root, "model_type"), &mt, NULL))
+        if (vr_jstr(field(root, "model_type"), &mt, NULL))
             return bad(c, "neither \"architectures\" nor \"model_type\" says what the model is");
         for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
             if (strcmp(mt, known[i].model_type) == 0) {
@@ -264,7 +264,7 @@ static int parse_arch(ctx *c, const vr_json *root, vr_model_config *cfg) {
 }
 
 static int parse_config(ctx *c, const vr_json *root, vr_model_config *cfg, vr_config_extra *ex) {
-    if (vr_json_type_of(root) != VR_JSON_OBJECT)
+    if (!vr_jis(root, VR_JSON_OBJECT))
         return bad(c, "top level must be a JSON object");
     if (parse_arch(c, root, cfg))
         return -1;
@@ -323,7 +323,7 @@ static int parse_config(ctx *c, const vr_json *root, vr_model_config *cfg, vr_co
 
     const char *act = "silu";
     const vr_json *a = field(root, "hidden_act");
-    if (a && vr_json_get_string(a, &act, NULL))
+    if (a && vr_jstr(a, &act, NULL))
         return bad(c, "hidden_act must be a string");
     if (strcmp(act, "silu") == 0 || strcmp(act, "swish") == 0)
         cfg->hidden_act = VR_ACT_SILU;
@@ -381,7 +381,7 @@ static int parse_config(ctx *c, const vr_json *root, vr_model_config *cfg, vr_co
 }
 
 static int parse_generation(ctx *c, const vr_json *root, vr_model_config *cfg) {
-    if (vr_json_type_of(root) != VR_JSON_OBJECT)
+    if (!vr_jis(root, VR_JSON_OBJECT))
         return bad(c, "top level must be a JSON object");
     if (get_eos(c, root, cfg))
         return -1;
@@ -420,20 +420,20 @@ int vr_config_parse(const char *cfg_text, size_t cfg_len, const char *gen_text, 
     memset(cfg, 0, sizeof *cfg);
     memset(extra, 0, sizeof *extra);
     ctx c = {"config.json", err, errlen};
-    char jerr[160];
-    vr_json *root = vr_json_parse(cfg_text, cfg_len, jerr, sizeof jerr);
-    if (!root)
+    char jerr[200];
+    vr_jdoc *doc = vr_jdoc_parse(cfg_text, cfg_len, jerr, sizeof jerr);
+    if (!doc)
         return bad(&c, "not valid JSON: %s", jerr);
-    int rc = parse_config(&c, root, cfg, extra);
-    vr_json_free(root);
+    int rc = parse_config(&c, vr_jdoc_root(doc), cfg, extra);
+    vr_jdoc_free(doc);
     if (rc || !gen_text)
         return rc;
     c.file = "generation_config.json";
-    root = vr_json_parse(gen_text, gen_len, jerr, sizeof jerr);
-    if (!root)
+    doc = vr_jdoc_parse(gen_text, gen_len, jerr, sizeof jerr);
+    if (!doc)
         return bad(&c, "not valid JSON: %s", jerr);
-    rc = parse_generation(&c, root, cfg);
-    vr_json_free(root);
+    rc = parse_generation(&c, vr_jdoc_root(doc), cfg);
+    vr_jdoc_free(doc);
     return rc;
 }
 

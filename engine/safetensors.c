@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "engine/json_min.h"
+#include "json/json.h"
 
 /* The safetensors format caps the header at 100 MB; a bigger claim is a lie. */
 #define ST_MAX_HEADER (100u * 1024u * 1024u)
@@ -88,11 +88,11 @@ static int add_tensor(vr_safetensors *st, const vr_st_tensor *t) {
 static int parse_entry(const char *fname, const char *tname, const vr_json *e,
                        uint64_t data_size, vr_st_tensor *t, char *err, size_t errlen) {
     const char *dts;
-    if (vr_json_type_of(e) != VR_JSON_OBJECT) {
+    if (!vr_jis(e, VR_JSON_OBJECT)) {
         snprintf(err, errlen, "%s: header entry '%s' is not an object", fname, tname);
         return -1;
     }
-    if (vr_json_get_string(vr_json_get(e, "dtype"), &dts, NULL)) {
+    if (vr_jstr(vr_jget(e, "dtype"), &dts, NULL)) {
         snprintf(err, errlen, "%s: tensor '%s' has no \"dtype\" string", fname, tname);
         return -1;
     }
@@ -102,12 +102,12 @@ static int parse_entry(const char *fname, const char *tname, const vr_json *e,
                  fname, tname, known ? "unsupported" : "unknown", dts);
         return -1;
     }
-    const vr_json *shape = vr_json_get(e, "shape");
-    if (vr_json_type_of(shape) != VR_JSON_ARRAY) {
+    const vr_json *shape = vr_jget(e, "shape");
+    if (!vr_jis(shape, VR_JSON_ARRAY)) {
         snprintf(err, errlen, "%s: tensor '%s' has no \"shape\" array", fname, tname);
         return -1;
     }
-    size_t nd = vr_json_len(shape);
+    size_t nd = vr_jlen(shape);
     if (nd > VR_ST_MAX_DIMS) {
         snprintf(err, errlen, "%s: tensor '%s' has %zu dimensions (at most %d)", fname, tname, nd,
                  VR_ST_MAX_DIMS);
@@ -117,7 +117,7 @@ static int parse_entry(const char *fname, const char *tname, const vr_json *e,
     uint64_t nelem = 1;
     for (size_t i = 0; i < nd; i++) {
         int64_t d;
-        if (vr_json_get_int64(vr_json_at(shape, i), &d) || d < 0) {
+        if (vr_jint64(vr_jat(shape, i), &d) || d < 0) {
             snprintf(err, errlen, "%s: tensor '%s' shape[%zu] is not a non-negative integer",
                      fname, tname, i);
             return -1;
@@ -130,10 +130,10 @@ static int parse_entry(const char *fname, const char *tname, const vr_json *e,
         }
         nelem *= (uint64_t)d;
     }
-    const vr_json *off = vr_json_get(e, "data_offsets");
+    const vr_json *off = vr_jget(e, "data_offsets");
     int64_t b, en;
-    if (vr_json_type_of(off) != VR_JSON_ARRAY || vr_json_len(off) != 2 ||
-        vr_json_get_int64(vr_json_at(off, 0), &b) || vr_json_get_int64(vr_json_at(off, 1), &en) ||
+    if (!vr_jis(off, VR_JSON_ARRAY) || vr_jlen(off) != 2 ||
+        vr_jint64(vr_jat(off, 0), &b) || vr_jint64(vr_jat(off, 1), &en) ||
         b < 0 || en < b) {
         snprintf(err, errlen, "%s: tensor '%s' needs \"data_offsets\": [begin, end] with 0 <= begin <= end",
                  fname, tname);
@@ -215,20 +215,21 @@ static int open_one(vr_safetensors *st, const char *path, char *err, size_t errl
                  fname, (unsigned long long)hlen, size - 8);
         return -1;
     }
-    char jerr[160];
-    vr_json *h = vr_json_parse((const char *)bytes + 8, (size_t)hlen, jerr, sizeof jerr);
-    if (!h) {
+    char jerr[200];
+    vr_jdoc *doc = vr_jdoc_parse((const char *)bytes + 8, (size_t)hlen, jerr, sizeof jerr);
+    const vr_json *h = vr_jdoc_root(doc);
+    if (!doc) {
         snprintf(err, errlen, "%s: header is not valid JSON: %s", fname, jerr);
         return -1;
     }
-    if (vr_json_type_of(h) != VR_JSON_OBJECT) {
+    if (!vr_jis(h, VR_JSON_OBJECT)) {
         snprintf(err, errlen, "%s: header is not a JSON object", fname);
-        vr_json_free(h);
+        vr_jdoc_free(doc);
         return -1;
     }
     const unsigned char *data = bytes + 8 + hlen;
     uint64_t data_size = size - 8 - hlen;
-    size_t n = vr_json_len(h);
+    size_t n = vr_jlen(h);
     span *spans = calloc(n ? n : 1, sizeof *spans);
     size_t nspans = 0;
     int rc = -1;
@@ -237,15 +238,15 @@ static int open_one(vr_safetensors *st, const char *path, char *err, size_t errl
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
-        const char *tname = vr_json_key_at(h, i);
+        const char *tname = vr_jkey_at(h, i);
         if (strcmp(tname, "__metadata__") == 0)
             continue;
         vr_st_tensor t;
         memset(&t, 0, sizeof t);
-        if (parse_entry(fname, tname, vr_json_at(h, i), data_size, &t, err, errlen))
+        if (parse_entry(fname, tname, vr_jat(h, i), data_size, &t, err, errlen))
             goto done;
         int64_t b;
-        vr_json_get_int64(vr_json_at(vr_json_get(vr_json_at(h, i), "data_offsets"), 0), &b);
+        vr_jint64(vr_jat(vr_jget(vr_jat(h, i), "data_offsets"), 0), &b);
         size_t esz = vr_dtype_size(t.dtype);
         /* The mapping is page aligned; the kernels load whole elements, so the
          * element must sit at a multiple of its size. */
@@ -276,7 +277,7 @@ static int open_one(vr_safetensors *st, const char *path, char *err, size_t errl
     rc = 0;
 done:
     free(spans);
-    vr_json_free(h);
+    vr_jdoc_free(doc);
     return rc;
 }
 
@@ -365,27 +366,28 @@ static int open_index(vr_safetensors *st, const char *dir, char *err, size_t err
     char *text = read_small_file(path, 64u << 20, &len, err, errlen);
     if (!text)
         return -1;
-    char jerr[160];
-    vr_json *idx = vr_json_parse(text, len, jerr, sizeof jerr);
+    char jerr[200];
+    vr_jdoc *doc = vr_jdoc_parse(text, len, jerr, sizeof jerr);
+    const vr_json *idx = vr_jdoc_root(doc);
     free(text);
-    if (!idx) {
+    if (!doc) {
         snprintf(err, errlen, "model.safetensors.index.json: not valid JSON: %s", jerr);
         return -1;
     }
     int rc = -1;
-    const vr_json *wm = vr_json_get(idx, "weight_map");
-    if (vr_json_type_of(wm) != VR_JSON_OBJECT || vr_json_len(wm) == 0) {
+    const vr_json *wm = vr_jget(idx, "weight_map");
+    if (!vr_jis(wm, VR_JSON_OBJECT) || vr_jlen(wm) == 0) {
         snprintf(err, errlen, "model.safetensors.index.json: no \"weight_map\" object");
         goto done;
     }
-    size_t n = vr_json_len(wm);
+    size_t n = vr_jlen(wm);
     /* Open each distinct shard once, in order of first mention. */
     for (size_t i = 0; i < n; i++) {
         const char *shard;
-        if (vr_json_get_string(vr_json_at(wm, i), &shard, NULL) || !safe_shard_name(shard)) {
+        if (vr_jstr(vr_jat(wm, i), &shard, NULL) || !safe_shard_name(shard)) {
             snprintf(err, errlen,
                      "model.safetensors.index.json: weight_map[\"%s\"] is not a file name in the model folder",
-                     vr_json_key_at(wm, i));
+                     vr_jkey_at(wm, i));
             goto done;
         }
         int seen = 0;
@@ -407,8 +409,8 @@ static int open_index(vr_safetensors *st, const char *dir, char *err, size_t err
         goto done;
     /* Every tensor the index promises must be in the shard it names. */
     for (size_t i = 0; i < n; i++) {
-        const char *name = vr_json_key_at(wm, i), *shard;
-        vr_json_get_string(vr_json_at(wm, i), &shard, NULL);
+        const char *name = vr_jkey_at(wm, i), *shard;
+        vr_jstr(vr_jat(wm, i), &shard, NULL);
         const vr_st_tensor *t = vr_st_find(st, name);
         if (!t || strcmp(t->file, shard) != 0) {
             snprintf(err, errlen, "model.safetensors.index.json: tensor '%s' is not in %s", name,
@@ -418,7 +420,7 @@ static int open_index(vr_safetensors *st, const char *dir, char *err, size_t err
     }
     rc = 0;
 done:
-    vr_json_free(idx);
+    vr_jdoc_free(doc);
     return rc;
 }
 

@@ -36,6 +36,8 @@ const char *vr_jkey_at(const vr_json *obj, size_t i) {
     return obj->u.obj.m[i].key;
 }
 
+int vr_jis(const vr_json *v, vr_json_type t) { return v && v->type == t; }
+
 int vr_jbool(const vr_json *v, int *out) {
     if (!v || v->type != VR_JSON_BOOL) return -1;
     *out = v->u.b;

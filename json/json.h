@@ -86,6 +86,7 @@ const vr_json *vr_jget(const vr_json *obj, const char *key); /* last duplicate w
 size_t vr_jlen(const vr_json *v);                /* elements / members; 0 for scalars */
 const vr_json *vr_jat(const vr_json *v, size_t i); /* element i, or value of member i */
 const char *vr_jkey_at(const vr_json *obj, size_t i); /* key of member i */
+int vr_jis(const vr_json *v, vr_json_type t);        /* present and of type t */
 
 /* ---- typed reads: 0 on success, -1 when v is absent or of another type */
 

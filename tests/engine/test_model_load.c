@@ -3,7 +3,7 @@
  * Each case writes a tiny Llama-shaped model folder into a temporary
  * directory (config.json + safetensors built here, byte by byte), breaks one
  * thing, and checks vr_model_load fails with a message naming the file and
- * the problem. Also: the JSON reader, config validation, the RoPE table, and
+ * the problem. Also: config validation (JSON itself: tests/json/), the RoPE table, and
  * vr_model_forward rejecting malformed batches. Runs under ASan+UBSan. */
 #include <math.h>
 #include <stdarg.h>
@@ -14,7 +14,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "engine/json_min.h"
 #include "engine/model.h"
 #include "engine/model_internal.h"
 #include "engine/safetensors.h"
@@ -680,49 +679,6 @@ static void test_config(void) {
           "yarn inv_freq and attention factor %g", att);
 }
 
-static void test_json(void) {
-    char err[256];
-    const char *good = " {\"a\": [1, -2.5e1, true, false, null, \"x\\u00e9\\ud83d\\ude00\\n\"],"
-                       " \"b\": {}, \"c\": [], \"big\": 12345678901} ";
-    vr_json *j = vr_json_parse(good, strlen(good), err, sizeof err);
-    CHECK(j != NULL, "good json: %s", err);
-    if (j) {
-        const vr_json *a = vr_json_get(j, "a");
-        int64_t i;
-        double d;
-        int b;
-        const char *s;
-        size_t n;
-        CHECK(vr_json_len(a) == 6, "array length");
-        CHECK(vr_json_get_int64(vr_json_at(a, 0), &i) == 0 && i == 1, "int");
-        CHECK(vr_json_get_double(vr_json_at(a, 1), &d) == 0 && d == -25.0, "double");
-        CHECK(vr_json_get_int64(vr_json_at(a, 1), &i) == 0 && i == -25, "integral float as int");
-        CHECK(vr_json_get_bool(vr_json_at(a, 2), &b) == 0 && b == 1, "bool");
-        CHECK(vr_json_type_of(vr_json_at(a, 4)) == VR_JSON_NULL, "null");
-        CHECK(vr_json_get_string(vr_json_at(a, 5), &s, &n) == 0 && n == 8 &&
-                  memcmp(s, "x\xc3\xa9\xf0\x9f\x98\x80\n", 8) == 0,
-              "escapes decode to UTF-8");
-        CHECK(vr_json_get_int64(vr_json_get(j, "big"), &i) == 0 && i == 12345678901LL, "int64");
-        CHECK(vr_json_get_string(vr_json_at(a, 0), &s, &n) != 0, "type check");
-        CHECK(vr_json_get(j, "zz") == NULL && vr_json_len(vr_json_get(j, "b")) == 0, "absent key");
-        vr_json_free(j);
-    }
-    const char *bad[] = {"", "{", "[1,]", "{\"a\" 1}", "{\"a\":1,}", "\"abc", "01", "1.", "-",
-                         "tru", "[1] x", "\"\\x\"", "\"\\ud800\"", "\"a\x01\"", "{1:2}", "nul"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        err[0] = '\0';
-        vr_json *v = vr_json_parse(bad[i], strlen(bad[i]), err, sizeof err);
-        CHECK(v == NULL && strstr(err, "line 1 col"), "bad json %zu accepted or no position: %s",
-              i, err);
-        vr_json_free(v);
-    }
-    /* Deep nesting is refused, not a stack overflow. */
-    static char deep[20001];
-    memset(deep, '[', 20000);
-    vr_json *v = vr_json_parse(deep, 20000, err, sizeof err);
-    CHECK(v == NULL && strstr(err, "nesting"), "deep nesting: %s", err);
-}
-
 int main(void) {
     snprintf(root, sizeof root, "/tmp/vireo-model-test-XXXXXX");
     if (!mkdtemp(root)) {
@@ -735,7 +691,6 @@ int main(void) {
         fprintf(stderr, "cpu backend: %s\n", err);
         return 1;
     }
-    test_json();
     test_config();
     test_bad_folders();
     test_header_mutations();

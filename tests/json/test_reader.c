@@ -42,6 +42,7 @@ static void test_values(void) {
     CHECK(vr_jbool(vr_jget(r, "t"), &b) == 0 && b == 1, "true");
     CHECK(vr_jbool(vr_jget(r, "f"), &b) == 0 && b == 0, "false");
     CHECK(vr_jget(r, "n")->type == VR_JSON_NULL, "null");
+    CHECK(vr_jis(vr_jget(r, "n"), VR_JSON_NULL) && !vr_jis(NULL, VR_JSON_NULL) && !vr_jis(vr_jget(r, "i"), VR_JSON_DOUBLE), "vr_jis");
     const vr_json *a = vr_jget(r, "a");
     CHECK(a->type == VR_JSON_ARRAY && vr_jlen(a) == 2 && vr_jlen(vr_jat(a, 1)) == 2, "nested array");
     CHECK(vr_jat(vr_jat(a, 1), 1)->type == VR_JSON_OBJECT && vr_jlen(vr_jat(vr_jat(a, 1), 1)) == 0, "{}");
