@@ -1,204 +1,72 @@
-/* json.c — JSON text to values (the render context), and values to JSON
- * text the way Python's json.dumps writes it (what HF's tojson filter is).
- * Objects keep their key order; integers and floats stay distinct. */
-#include <errno.h>
+/* json.c — JSON text to values (the render context, read by json/), and
+ * values to JSON text the way Python's json.dumps writes it (what HF's
+ * tojson filter is). Objects keep their key order; integers and floats stay
+ * distinct. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "chat_templates/internal.h"
+#include "json/json.h"
 
+/* Deep enough for any real context; the renderer and tojson walk values
+ * recursively, so the reader refuses anything deeper up front. */
 #define JSON_MAX_DEPTH 512
 
-typedef struct jp {
-    arena *a;
-    const char *s;
-    size_t n, i;
-    char *err; size_t errlen;
-} jp;
-
-static int jfail(jp *p, const char *msg) {
-    if (p->errlen) snprintf(p->err, p->errlen, "context JSON: %s at byte %zu", msg, p->i);
-    return -1;
-}
-
-static void skip_ws(jp *p) {
-    while (p->i < p->n && (p->s[p->i] == ' ' || p->s[p->i] == '\t' || p->s[p->i] == '\n' || p->s[p->i] == '\r')) p->i++;
-}
-
-static int hex4(jp *p, uint32_t *out) {
-    if (p->i + 4 > p->n) return jfail(p, "truncated \\u escape");
-    uint32_t v = 0;
-    for (int k = 0; k < 4; k++) {
-        char c = p->s[p->i++];
-        v <<= 4;
-        if (c >= '0' && c <= '9') v |= (uint32_t)(c - '0');
-        else if (c >= 'a' && c <= 'f') v |= (uint32_t)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F') v |= (uint32_t)(c - 'A' + 10);
-        else return jfail(p, "bad \\u escape");
+/* The json/ tree copied into arena values: strings into the arena (the
+ * document is freed before rendering), members in document order with
+ * dict_set's duplicate rule (first position, last value: Python's dict). */
+static bool from_json(arena *a, const vr_json *j, val *out) {
+    switch (j->type) {
+    case VR_JSON_NULL: *out = v_none(); return true;
+    case VR_JSON_BOOL: *out = v_bool(j->u.b != 0); return true;
+    case VR_JSON_INT: *out = v_int(j->u.i); return true;
+    /* beyond int64 too: kept as a float (Python would keep the integer) */
+    case VR_JSON_DOUBLE: *out = v_float(j->u.d); return true;
+    case VR_JSON_STRING: {
+        char *p = arena_strdup(a, j->u.str.s, j->u.str.len);
+        *out = v_str(p, j->u.str.len);
+        return p != NULL;
     }
-    *out = v;
-    return 0;
-}
-
-static int parse_string(jp *p, val *out) {
-    p->i++; /* opening quote */
-    size_t start = p->i;
-    /* fast path: no escapes; eight bytes at a time while none of them is
-     * '"', '\\' or a control character */
-    while (p->i + 8 <= p->n) {
-        uint64_t w;
-        memcpy(&w, p->s + p->i, 8);
-        const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-        uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
-        uint64_t hit = ((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w);
-        if (hit & high) break;
-        p->i += 8;
-    }
-    while (p->i < p->n && p->s[p->i] != '"' && p->s[p->i] != '\\') {
-        if ((unsigned char)p->s[p->i] < 0x20) return jfail(p, "control character in string");
-        p->i++;
-    }
-    if (p->i < p->n && p->s[p->i] == '"') {
-        *out = v_str(p->s + start, p->i - start);
-        p->i++;
-        return 0;
-    }
-    sbuf b;
-    sbuf_init(&b, p->a);
-    sbuf_put(&b, p->s + start, p->i - start);
-    while (p->i < p->n && p->s[p->i] != '"') {
-        char c = p->s[p->i];
-        if ((unsigned char)c < 0x20) return jfail(p, "control character in string");
-        if (c != '\\') { sbuf_putc(&b, c); p->i++; continue; }
-        if (++p->i >= p->n) break;
-        char e = p->s[p->i++];
-        switch (e) {
-        case '"': sbuf_putc(&b, '"'); break;
-        case '\\': sbuf_putc(&b, '\\'); break;
-        case '/': sbuf_putc(&b, '/'); break;
-        case 'b': sbuf_putc(&b, '\b'); break;
-        case 'f': sbuf_putc(&b, '\f'); break;
-        case 'n': sbuf_putc(&b, '\n'); break;
-        case 'r': sbuf_putc(&b, '\r'); break;
-        case 't': sbuf_putc(&b, '\t'); break;
-        case 'u': {
-            uint32_t cp;
-            if (hex4(p, &cp)) return -1;
-            if (cp >= 0xD800 && cp < 0xDC00 && p->i + 6 <= p->n && p->s[p->i] == '\\' && p->s[p->i + 1] == 'u') {
-                size_t save = p->i;
-                p->i += 2;
-                uint32_t lo;
-                if (hex4(p, &lo)) return -1;
-                if (lo >= 0xDC00 && lo < 0xE000) cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                else p->i = save;
-            }
-            if (cp >= 0xD800 && cp <= 0xDFFF) return jfail(p, "lone surrogate in \\u escape (not encodable as UTF-8)");
-            char tmp[4];
-            sbuf_put(&b, tmp, utf8_encode(cp, tmp));
-            break;
-        }
-        default: return jfail(p, "bad escape");
-        }
-    }
-    if (p->i >= p->n) return jfail(p, "unterminated string");
-    p->i++;
-    if (b.oom) return jfail(p, "out of memory");
-    *out = v_str(b.p ? b.p : "", b.n);
-    return 0;
-}
-
-static int parse_number(jp *p, val *out) {
-    size_t st = p->i;
-    bool is_float = false;
-    if (p->s[p->i] == '-') p->i++;
-    if (p->i >= p->n || p->s[p->i] < '0' || p->s[p->i] > '9') return jfail(p, "bad number");
-    while (p->i < p->n) {
-        char c = p->s[p->i];
-        if (c >= '0' && c <= '9') { p->i++; continue; }
-        if (c == '.' || c == 'e' || c == 'E' || c == '+' || (c == '-' && is_float)) { is_float = true; p->i++; continue; }
-        break;
-    }
-    char buf[64];
-    size_t len = p->i - st;
-    if (len >= sizeof buf) is_float = true;
-    if (len >= sizeof buf) len = sizeof buf - 1;
-    memcpy(buf, p->s + st, len);
-    buf[len] = 0;
-    char *end;
-    if (!is_float) {
-        errno = 0;
-        long long v = strtoll(buf, &end, 10);
-        if (errno == 0 && *end == 0) { *out = v_int(v); return 0; }
-        /* beyond 64 bits: kept as a float (Python would keep the integer) */
-    }
-    double d = strtod(buf, &end);
-    if (*end) return jfail(p, "bad number");
-    *out = v_float(d);
-    return 0;
-}
-
-static int parse_value(jp *p, val *out, int depth) {
-    if (depth > JSON_MAX_DEPTH) return jfail(p, "nesting too deep");
-    skip_ws(p);
-    if (p->i >= p->n) return jfail(p, "unexpected end");
-    char c = p->s[p->i];
-    if (c == '"') return parse_string(p, out);
-    if (c == '{') {
-        p->i++;
-        vdict *d = dict_new(p->a, 0);
-        if (!d) return jfail(p, "out of memory");
-        skip_ws(p);
-        if (p->i < p->n && p->s[p->i] == '}') { p->i++; *out = v_dict(d); return 0; }
-        for (;;) {
-            skip_ws(p);
-            if (p->i >= p->n || p->s[p->i] != '"') return jfail(p, "expected a key");
-            val k, v;
-            if (parse_string(p, &k)) return -1;
-            skip_ws(p);
-            if (p->i >= p->n || p->s[p->i] != ':') return jfail(p, "expected ':'");
-            p->i++;
-            if (parse_value(p, &v, depth + 1)) return -1;
-            if (!dict_set(p->a, d, k, v)) return jfail(p, "out of memory");
-            skip_ws(p);
-            if (p->i < p->n && p->s[p->i] == ',') { p->i++; continue; }
-            if (p->i < p->n && p->s[p->i] == '}') { p->i++; break; }
-            return jfail(p, "expected ',' or '}'");
-        }
-        *out = v_dict(d);
-        return 0;
-    }
-    if (c == '[') {
-        p->i++;
-        vlist *l = list_new(p->a, 0);
-        if (!l) return jfail(p, "out of memory");
-        skip_ws(p);
-        if (p->i < p->n && p->s[p->i] == ']') { p->i++; *out = v_list(l, false); return 0; }
-        for (;;) {
+    case VR_JSON_ARRAY: {
+        vlist *l = list_new(a, j->u.arr.n);
+        if (!l) return false;
+        for (size_t i = 0; i < j->u.arr.n; i++) {
             val v;
-            if (parse_value(p, &v, depth + 1)) return -1;
-            if (!list_push(p->a, l, v)) return jfail(p, "out of memory");
-            skip_ws(p);
-            if (p->i < p->n && p->s[p->i] == ',') { p->i++; continue; }
-            if (p->i < p->n && p->s[p->i] == ']') { p->i++; break; }
-            return jfail(p, "expected ',' or ']'");
+            if (!from_json(a, &j->u.arr.items[i], &v) || !list_push(a, l, v)) return false;
         }
         *out = v_list(l, false);
-        return 0;
+        return true;
     }
-    if (p->n - p->i >= 4 && memcmp(p->s + p->i, "true", 4) == 0) { p->i += 4; *out = v_bool(true); return 0; }
-    if (p->n - p->i >= 5 && memcmp(p->s + p->i, "false", 5) == 0) { p->i += 5; *out = v_bool(false); return 0; }
-    if (p->n - p->i >= 4 && memcmp(p->s + p->i, "null", 4) == 0) { p->i += 4; *out = v_none(); return 0; }
-    if (c == '-' || (c >= '0' && c <= '9')) return parse_number(p, out);
-    return jfail(p, "unexpected character");
+    case VR_JSON_OBJECT: {
+        vdict *d = dict_new(a, j->u.obj.n);
+        if (!d) return false;
+        for (size_t i = 0; i < j->u.obj.n; i++) {
+            const vr_json_member *m = &j->u.obj.m[i];
+            char *k = arena_strdup(a, m->key, m->key_len);
+            val v;
+            if (!k || !from_json(a, m->value, &v) || !dict_set(a, d, v_str(k, m->key_len), v)) return false;
+        }
+        *out = v_dict(d);
+        return true;
+    }
+    }
+    return false;
 }
 
 int json_parse(arena *a, const char *s, size_t n, val *out, char *err, size_t errlen) {
-    jp p = {a, s, n, 0, err, errlen};
-    if (!utf8_valid(s, n)) return jfail(&p, "text is not valid UTF-8");
-    if (parse_value(&p, out, 0)) return -1;
-    skip_ws(&p);
-    if (p.i != p.n) return jfail(&p, "trailing characters");
+    char why[200];
+    vr_jdoc *doc = vr_jdoc_parse_depth(s, n, JSON_MAX_DEPTH, why, sizeof why);
+    if (!doc) {
+        if (errlen) snprintf(err, errlen, "context JSON: %s", why);
+        return -1;
+    }
+    bool ok = from_json(a, vr_jdoc_root(doc), out);
+    vr_jdoc_free(doc);
+    if (!ok) {
+        if (errlen) snprintf(err, errlen, "context JSON: out of memory");
+        return -1;
+    }
     return 0;
 }
 

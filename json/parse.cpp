@@ -149,8 +149,10 @@ size_t utf8_seq(const unsigned char *s, size_t n) {
     return k;
 }
 
-/* On-Demand walk of every value, only to find where the text breaks. */
-error_code walk(ondemand::value v) {
+/* On-Demand walk of every value, only to find where the text breaks. The
+ * depth is bounded here too, so hostile nesting cannot overflow the stack. */
+error_code walk(ondemand::value v, size_t depth) {
+    if (depth == 0) return DEPTH_ERROR;
     ondemand::json_type t;
     error_code e = v.type().get(t);
     if (e) return e;
@@ -160,7 +162,7 @@ error_code walk(ondemand::value v) {
         if ((e = v.get_array().get(a))) return e;
         for (auto x : a) {
             ondemand::value xv;
-            if ((e = x.get(xv)) || (e = walk(xv))) return e;
+            if ((e = x.get(xv)) || (e = walk(xv, depth - 1))) return e;
         }
         return SUCCESS;
     }
@@ -170,7 +172,7 @@ error_code walk(ondemand::value v) {
         for (auto f : o) {
             std::string_view k;
             ondemand::value fv;
-            if ((e = f.unescaped_key().get(k)) || (e = f.value().get(fv)) || (e = walk(fv))) return e;
+            if ((e = f.unescaped_key().get(k)) || (e = f.value().get(fv)) || (e = walk(fv, depth - 1))) return e;
         }
         return SUCCESS;
     }
@@ -227,7 +229,7 @@ size_t locate(error_code error, const padded_string &text, size_t max_depth) {
     if (p.allocate(n ? n : 1, max_depth) || p.iterate(text).get(doc)) return n;
     ondemand::value root;
     error_code e = doc.get_value().get(root);
-    if (!e) e = walk(root);
+    if (!e) e = walk(root, max_depth);
     const char *at;
     if (doc.current_location().get(at)) return n; /* at the end */
     if (at < text.data() || at > text.data() + n) return n;
