@@ -197,8 +197,10 @@ error_code walk(ondemand::value v, size_t depth) {
     return SUCCESS;
 }
 
-/* Byte offset where the DOM parser's error is, or len when unknown. */
-size_t locate(error_code error, const padded_string &text, size_t max_depth) {
+/* Byte offset where the DOM parser's error is, or len when unknown. When the
+ * walk finds nesting past the limit before the DOM's error (an unclosed
+ * "[[[[..."), that is the first problem and error becomes DEPTH_ERROR. */
+size_t locate(error_code &error, const padded_string &text, size_t max_depth) {
     const auto *s = reinterpret_cast<const unsigned char *>(text.data());
     size_t n = text.size();
     switch (error) {
@@ -230,6 +232,7 @@ size_t locate(error_code error, const padded_string &text, size_t max_depth) {
     ondemand::value root;
     error_code e = doc.get_value().get(root);
     if (!e) e = walk(root, max_depth);
+    if (e == DEPTH_ERROR) error = DEPTH_ERROR;
     const char *at;
     if (doc.current_location().get(at)) return n; /* at the end */
     if (at < text.data() || at > text.data() + n) return n;

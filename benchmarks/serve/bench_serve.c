@@ -10,7 +10,7 @@
 #include <uv.h>
 
 #include "benchmarks/serve/bench.h"
-#include "benchmarks/serve/bjson.h"
+#include "json/json.h"
 #include "benchmarks/serve/http_client.h"
 #include "benchmarks/serve/runner.h"
 
@@ -22,7 +22,7 @@ typedef struct {
 } server_vocab;
 
 /* POST a JSON body, parse the 200 answer. */
-static vr_bj_doc *post_json(vr_hc *hc, const char *path, const char *body, char *err, size_t errlen) {
+static vr_jdoc *post_json(vr_hc *hc, const char *path, const char *body, char *err, size_t errlen) {
     int status = 0;
     char *resp = NULL;
     size_t rl = 0;
@@ -32,10 +32,10 @@ static vr_bj_doc *post_json(vr_hc *hc, const char *path, const char *body, char 
         free(resp);
         return NULL;
     }
-    char jerr[128];
-    vr_bj_doc *doc = vr_bj_parse(resp, rl, jerr, sizeof jerr);
+    char jerr[200];
+    vr_jdoc *doc = vr_jdoc_parse(resp, rl, jerr, sizeof jerr);
     free(resp);
-    if (!doc) snprintf(err, errlen, "POST %s: %s", path, jerr);
+    if (!doc) snprintf(err, errlen, "POST %s: response is not valid JSON: %s", path, jerr);
     return doc;
 }
 
@@ -48,29 +48,30 @@ static int sv_tokenize(void *user, const char *text, int **ids, size_t *n, char 
     vr_bench_buf_json_str(&b, text, strlen(text));
     vr_bench_buf_printf(&b, ",\"add_special_tokens\":false}");
     if (b.oom) { free(b.p); snprintf(err, errlen, "out of memory"); return -1; }
-    vr_bj_doc *doc = post_json(sv->hc, "/tokenize", b.p, err, errlen);
+    vr_jdoc *doc = post_json(sv->hc, "/tokenize", b.p, err, errlen);
     free(b.p);
     if (!doc) return -1;
-    const vr_bj *t = vr_bj_get(vr_bj_root(doc), "tokens");
-    if (!t || t->type != VR_BJ_ARR) {
-        vr_bj_free(doc);
+    const vr_json *t = vr_jget(vr_jdoc_root(doc), "tokens");
+    if (!t || t->type != VR_JSON_ARRAY) {
+        vr_jdoc_free(doc);
         snprintf(err, errlen, "/tokenize: no 'tokens' array");
         return -1;
     }
-    int *out = malloc((t->n ? t->n : 1) * sizeof *out);
-    if (!out) { vr_bj_free(doc); snprintf(err, errlen, "out of memory"); return -1; }
+    size_t nt = vr_jlen(t);
+    int *out = malloc((nt ? nt : 1) * sizeof *out);
+    if (!out) { vr_jdoc_free(doc); snprintf(err, errlen, "out of memory"); return -1; }
     size_t k = 0;
-    for (const vr_bj *c = t->child; c; c = c->next) {
+    for (size_t i = 0; i < nt; i++) {
         double v;
-        if (vr_bj_num(c, &v) || v < 0 || v > 2e9) {
+        if (vr_jdouble(vr_jat(t, i), &v) || v < 0 || v > 2e9) {
             free(out);
-            vr_bj_free(doc);
+            vr_jdoc_free(doc);
             snprintf(err, errlen, "/tokenize: a token id is not a number");
             return -1;
         }
         out[k++] = (int)v;
     }
-    vr_bj_free(doc);
+    vr_jdoc_free(doc);
     *ids = out;
     *n = k;
     return 0;
@@ -85,12 +86,12 @@ static int sv_detokenize(void *user, const int *ids, size_t n, char **text, char
     for (size_t i = 0; i < n; i++) vr_bench_buf_printf(&b, "%s%d", i ? "," : "", ids[i]);
     vr_bench_buf_printf(&b, "]}");
     if (b.oom) { free(b.p); snprintf(err, errlen, "out of memory"); return -1; }
-    vr_bj_doc *doc = post_json(sv->hc, "/detokenize", b.p, err, errlen);
+    vr_jdoc *doc = post_json(sv->hc, "/detokenize", b.p, err, errlen);
     free(b.p);
     if (!doc) return -1;
-    const char *p = vr_bj_str(vr_bj_get(vr_bj_root(doc), "prompt"));
+    const char *p = vr_jstring(vr_jget(vr_jdoc_root(doc), "prompt"));
     *text = p ? strdup(p) : NULL;
-    vr_bj_free(doc);
+    vr_jdoc_free(doc);
     if (!*text) {
         snprintf(err, errlen, "/detokenize: no 'prompt' string");
         return -1;
@@ -107,10 +108,10 @@ static char *pick_model(vr_hc *hc, const char *given, char *err, size_t errlen) 
     if (vr_hc_fetch(hc, "GET", "/v1/models", NULL, SETUP_TIMEOUT_S, &status, &resp, &rl, err, errlen)) return NULL;
     char *model = NULL;
     if (status == 200) {
-        vr_bj_doc *doc = vr_bj_parse(resp, rl, NULL, 0);
-        const char *id = vr_bj_str(vr_bj_get(vr_bj_at(vr_bj_get(vr_bj_root(doc), "data"), 0), "id"));
+        vr_jdoc *doc = vr_jdoc_parse(resp, rl, NULL, 0);
+        const char *id = vr_jstring(vr_jget(vr_jat(vr_jget(vr_jdoc_root(doc), "data"), 0), "id"));
         if (id) model = strdup(id);
-        vr_bj_free(doc);
+        vr_jdoc_free(doc);
     }
     if (!model) snprintf(err, errlen, "GET /v1/models: HTTP %d without a model id; pass --model", status);
     free(resp);

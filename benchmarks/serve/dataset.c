@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "benchmarks/serve/bench.h"
-#include "benchmarks/serve/bjson.h"
+#include "json/json.h"
 
 static const char *const WORDS[] = {
     "the", "of", "and", "to", "in", "is", "for", "that", "with", "on", "as", "was", "by", "it", "at", "from",
@@ -222,9 +222,9 @@ static int count_tokens(token_source *ts, const char *text) {
     return (int)((l + 3) / 4);
 }
 
-static int is_role(const vr_bj *turn, const char *const *names) {
-    const char *from = vr_bj_str(vr_bj_get(turn, "from"));
-    if (!from) from = vr_bj_str(vr_bj_get(turn, "role"));
+static int is_role(const vr_json *turn, const char *const *names) {
+    const char *from = vr_jstring(vr_jget(turn, "from"));
+    if (!from) from = vr_jstring(vr_jget(turn, "role"));
     if (!from) return -1; /* no speaker named: go by position */
     for (; *names; names++)
         if (!strcmp(from, *names)) return 1;
@@ -232,15 +232,16 @@ static int is_role(const vr_bj *turn, const char *const *names) {
 }
 
 /* The first human turn with text and the model turn right after it. */
-static int first_exchange(const vr_bj *turns, const char **prompt, const char **reply) {
+static int first_exchange(const vr_json *turns, const char **prompt, const char **reply) {
     static const char *const human[] = {"human", "user", NULL};
     static const char *const model[] = {"gpt", "assistant", "chatgpt", "bard", "model", NULL};
-    for (const vr_bj *t = turns->child; t && t->next; t = t->next) {
-        int h = is_role(t, human), m = is_role(t->next, model);
+    for (size_t i = 0; i + 1 < vr_jlen(turns); i++) {
+        const vr_json *t = vr_jat(turns, i), *next = vr_jat(turns, i + 1);
+        int h = is_role(t, human), m = is_role(next, model);
         if (h == 0 || m == 0) continue;
-        const char *p = vr_bj_str(vr_bj_get(t, "value")), *a = vr_bj_str(vr_bj_get(t->next, "value"));
-        if (!p) p = vr_bj_str(vr_bj_get(t, "content"));
-        if (!a) a = vr_bj_str(vr_bj_get(t->next, "content"));
+        const char *p = vr_jstring(vr_jget(t, "value")), *a = vr_jstring(vr_jget(next, "value"));
+        if (!p) p = vr_jstring(vr_jget(t, "content"));
+        if (!a) a = vr_jstring(vr_jget(next, "content"));
         if (!p || !p[0] || !a) continue;
         *prompt = p;
         *reply = a;
@@ -275,41 +276,42 @@ static int build_sharegpt(const vr_bench_config *cfg, token_source *ts, vr_bench
     size_t len = 0;
     char *text = read_file(cfg->dataset_path, &len, err, errlen);
     if (!text) return -1;
-    char jerr[160];
-    vr_bj_doc *doc = vr_bj_parse(text, len, jerr, sizeof jerr);
+    char jerr[200];
+    vr_jdoc *doc = vr_jdoc_parse(text, len, jerr, sizeof jerr);
     free(text);
     if (!doc) {
-        snprintf(err, errlen, "dataset '%s': %s", cfg->dataset_path, jerr);
+        snprintf(err, errlen, "dataset '%s': not valid JSON: %s", cfg->dataset_path, jerr);
         return -1;
     }
-    const vr_bj *root = vr_bj_root(doc);
+    const vr_json *root = vr_jdoc_root(doc);
     int rc = -1;
-    const vr_bj **convs = NULL; /* entries that hold a usable exchange */
+    const vr_json **convs = NULL; /* entries that hold a usable exchange */
     size_t nc = 0;
-    if (root->type != VR_BJ_ARR) {
+    if (root->type != VR_JSON_ARRAY) {
         snprintf(err, errlen, "dataset '%s': expected a JSON array of conversations", cfg->dataset_path);
         goto done;
     }
-    convs = malloc((root->n ? root->n : 1) * sizeof *convs);
+    convs = malloc((vr_jlen(root) ? vr_jlen(root) : 1) * sizeof *convs);
     if (!convs) { snprintf(err, errlen, "out of memory"); goto done; }
-    for (const vr_bj *c = root->child; c; c = c->next) {
-        const vr_bj *turns = vr_bj_get(c, "conversations");
-        if (!turns) turns = vr_bj_get(c, "conversation");
+    for (size_t i = 0; i < vr_jlen(root); i++) {
+        const vr_json *c = vr_jat(root, i);
+        const vr_json *turns = vr_jget(c, "conversations");
+        if (!turns) turns = vr_jget(c, "conversation");
         const char *p, *a;
-        if (!turns || turns->type != VR_BJ_ARR || !first_exchange(turns, &p, &a)) continue;
+        if (!turns || turns->type != VR_JSON_ARRAY || !first_exchange(turns, &p, &a)) continue;
         convs[nc++] = c;
     }
     /* seeded shuffle, then take conversations in order until enough pass the filter */
     for (size_t i = nc; i > 1; i--) {
         size_t j = (size_t)(vr_bench_rng_next(rng) % i);
-        const vr_bj *t = convs[i - 1];
+        const vr_json *t = convs[i - 1];
         convs[i - 1] = convs[j];
         convs[j] = t;
     }
     int got = 0;
     for (size_t i = 0; i < nc && got < cfg->num_prompts; i++) {
-        const vr_bj *turns = vr_bj_get(convs[i], "conversations");
-        if (!turns) turns = vr_bj_get(convs[i], "conversation");
+        const vr_json *turns = vr_jget(convs[i], "conversations");
+        if (!turns) turns = vr_jget(convs[i], "conversation");
         const char *p = NULL, *a = NULL;
         first_exchange(turns, &p, &a);
         int pl = count_tokens(ts, p);
@@ -334,7 +336,7 @@ static int build_sharegpt(const vr_bench_config *cfg, token_source *ts, vr_bench
     rc = 0;
 done:
     free(convs);
-    vr_bj_free(doc);
+    vr_jdoc_free(doc);
     return rc;
 }
 

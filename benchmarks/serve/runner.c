@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "benchmarks/serve/bjson.h"
+#include "json/json.h"
 #include "benchmarks/serve/sse.h"
 
 #define ERRBODY_MAX 4096
@@ -70,20 +70,20 @@ static void set_error(stream_req *q, const char *msg, const char *detail) {
     snprintf(q->hr.error, sizeof q->hr.error, "%s%s%.120s", msg, detail ? ": " : "", detail ? detail : "");
 }
 
-static const char *chunk_text(const vr_bj *choice, int chat, size_t *len) {
-    const vr_bj *t;
+static const char *chunk_text(const vr_json *choice, int chat, size_t *len) {
+    const vr_json *t;
     if (chat) {
-        const vr_bj *delta = vr_bj_get(choice, "delta");
-        t = vr_bj_get(delta, "content");
+        const vr_json *delta = vr_jget(choice, "delta");
+        t = vr_jget(delta, "content");
         /* reasoning models stream their thinking first: those are output tokens too */
-        if (!vr_bj_str(t) || !t->len) t = vr_bj_get(delta, "reasoning_content");
-        if (!vr_bj_str(t) || !t->len) t = vr_bj_get(delta, "reasoning");
+        if (!vr_jstring(t) || !t->u.str.len) t = vr_jget(delta, "reasoning_content");
+        if (!vr_jstring(t) || !t->u.str.len) t = vr_jget(delta, "reasoning");
     } else {
-        t = vr_bj_get(choice, "text");
+        t = vr_jget(choice, "text");
     }
-    if (!vr_bj_str(t)) return NULL;
-    *len = t->len;
-    return t->str;
+    if (!vr_jstring(t)) return NULL;
+    *len = t->u.str.len;
+    return t->u.str.s;
 }
 
 static int on_event(void *user, const char *data, size_t len) {
@@ -93,30 +93,30 @@ static int on_event(void *user, const char *data, size_t len) {
         q->done_marker = 1;
         return 0;
     }
-    char jerr[128];
-    vr_bj_doc *doc = vr_bj_parse(data, len, jerr, sizeof jerr);
+    char jerr[200];
+    vr_jdoc *doc = vr_jdoc_parse(data, len, jerr, sizeof jerr);
     if (!doc) {
         set_error(q, "malformed JSON in stream", jerr);
         return 1;
     }
-    const vr_bj *root = vr_bj_root(doc);
+    const vr_json *root = vr_jdoc_root(doc);
     int rc = 0;
-    if (root->type != VR_BJ_OBJ) {
+    if (root->type != VR_JSON_OBJECT) {
         set_error(q, "stream event is not a JSON object", NULL);
         rc = 1;
         goto out;
     }
-    const vr_bj *e = vr_bj_get(root, "error");
+    const vr_json *e = vr_jget(root, "error");
     if (e) {
-        const char *m = vr_bj_str(vr_bj_get(e, "message"));
-        set_error(q, "error event in stream", m ? m : vr_bj_str(e) ? vr_bj_str(e) : "(no message)");
+        const char *m = vr_jstring(vr_jget(e, "message"));
+        set_error(q, "error event in stream", m ? m : vr_jstring(e) ? vr_jstring(e) : "(no message)");
         rc = 1;
         goto out;
     }
-    const vr_bj *choices = vr_bj_get(root, "choices");
-    if (choices && choices->type == VR_BJ_ARR && choices->n > 0) {
+    const vr_json *choices = vr_jget(root, "choices");
+    if (choices && choices->type == VR_JSON_ARRAY && vr_jlen(choices) > 0) {
         size_t tl = 0;
-        const char *t = chunk_text(choices->child, q->run->cfg->chat, &tl);
+        const char *t = chunk_text(vr_jat(choices, 0), q->run->cfg->chat, &tl);
         if (t && tl) {
             if (!q->got_text) {
                 q->got_text = 1;
@@ -130,14 +130,14 @@ static int on_event(void *user, const char *data, size_t len) {
             q->chunks++;
         }
     }
-    const vr_bj *usage = vr_bj_get(root, "usage");
-    if (usage && usage->type == VR_BJ_OBJ) {
+    const vr_json *usage = vr_jget(root, "usage");
+    if (usage && usage->type == VR_JSON_OBJECT) {
         double v;
-        if (!vr_bj_num(vr_bj_get(usage, "prompt_tokens"), &v)) q->usage_prompt = v;
-        if (!vr_bj_num(vr_bj_get(usage, "completion_tokens"), &v)) q->usage_output = v;
+        if (!vr_jdouble(vr_jget(usage, "prompt_tokens"), &v)) q->usage_prompt = v;
+        if (!vr_jdouble(vr_jget(usage, "completion_tokens"), &v)) q->usage_output = v;
     }
 out:
-    vr_bj_free(doc);
+    vr_jdoc_free(doc);
     return rc;
 }
 
@@ -163,16 +163,16 @@ static void try_start(runner *R);
 static void http_error_message(stream_req *q) {
     char detail[128] = "";
     if (q->errbody.p && q->errbody.len) {
-        vr_bj_doc *doc = vr_bj_parse(q->errbody.p, q->errbody.len, NULL, 0);
-        const vr_bj *root = vr_bj_root(doc);
-        const vr_bj *e = vr_bj_get(root, "error");
-        const char *m = vr_bj_str(vr_bj_get(e, "message"));
-        if (!m) m = vr_bj_str(e);
-        if (!m) m = vr_bj_str(vr_bj_get(root, "message"));
-        if (!m) m = vr_bj_str(vr_bj_get(root, "detail"));
+        vr_jdoc *doc = vr_jdoc_parse(q->errbody.p, q->errbody.len, NULL, 0);
+        const vr_json *root = vr_jdoc_root(doc);
+        const vr_json *e = vr_jget(root, "error");
+        const char *m = vr_jstring(vr_jget(e, "message"));
+        if (!m) m = vr_jstring(e);
+        if (!m) m = vr_jstring(vr_jget(root, "message"));
+        if (!m) m = vr_jstring(vr_jget(root, "detail"));
         if (m) snprintf(detail, sizeof detail, "%s", m);
         else snprintf(detail, sizeof detail, "%.*s", (int)(q->errbody.len < 100 ? q->errbody.len : 100), q->errbody.p);
-        vr_bj_free(doc);
+        vr_jdoc_free(doc);
         for (char *c = detail; *c; c++)
             if (*c == '\n' || *c == '\r') *c = ' ';
     }

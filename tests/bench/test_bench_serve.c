@@ -12,7 +12,7 @@
 
 #include "benchmarks/serve/bench.h"
 #include "benchmarks/serve/bench_serve.h"
-#include "benchmarks/serve/bjson.h"
+#include "json/json.h"
 #include "benchmarks/serve/stats.h"
 #include "tests/bench/fake_server.h"
 
@@ -98,7 +98,7 @@ static int run_harness(int port, const char *json_path, ...) {
     return vr_bench_serve_main(argc, argv);
 }
 
-static vr_bj_doc *load_json(const char *path) {
+static vr_jdoc *load_json(const char *path) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     char *buf = NULL;
@@ -114,15 +114,15 @@ static vr_bj_doc *load_json(const char *path) {
     }
     fclose(f);
     char err[160];
-    vr_bj_doc *d = vr_bj_parse(buf, len, err, sizeof err);
+    vr_jdoc *d = vr_jdoc_parse(buf, len, err, sizeof err);
     if (!d) fprintf(stderr, "result JSON: %s\n", err);
     free(buf);
     return d;
 }
 
-static double num(const vr_bj *o, const char *k) {
+static double num(const vr_json *o, const char *k) {
     double v = NAN;
-    if (vr_bj_num(vr_bj_get(o, k), &v)) fprintf(stderr, "missing number field '%s'\n", k);
+    if (vr_jdouble(vr_jget(o, k), &v)) fprintf(stderr, "missing number field '%s'\n", k);
     return v;
 }
 
@@ -150,12 +150,12 @@ static void test_timed(const void *arg) {
     vr_bench_dist_of(ft.ttft, ft.n_streams, &srv_ttft);
     vr_bench_dist_of(ft.span, ft.n_streams, &srv_span);
     fake_timings_free(&ft);
-    vr_bj_doc *d = load_json(json);
+    vr_jdoc *d = load_json(json);
     CHECK(d != NULL);
     if (!d) return;
-    const vr_bj *root = vr_bj_root(d);
-    CHECK(!strcmp(vr_bj_str(vr_bj_get(root, "model_id")), "fake-model")); /* from GET /v1/models */
-    const vr_bj *run = vr_bj_at(vr_bj_get(root, "runs"), 0);
+    const vr_json *root = vr_jdoc_root(d);
+    CHECK(!strcmp(vr_jstring(vr_jget(root, "model_id")), "fake-model")); /* from GET /v1/models */
+    const vr_json *run = vr_jat(vr_jget(root, "runs"), 0);
     CHECK(run != NULL);
     NEAR(num(run, "completed"), 8, 0);
     NEAR(num(run, "failed"), 0, 0);
@@ -181,11 +181,13 @@ static void test_timed(const void *arg) {
     NEAR(num(run, "request_throughput"), 8 / dur, 1e-3 * 8 / dur);
     NEAR(num(run, "request_goodput"), 8 / dur, 1e-3 * 8 / dur);
     /* every request's samples are there */
-    const vr_bj *reqs = vr_bj_get(run, "requests");
-    CHECK(reqs && reqs->n == 8);
-    for (const vr_bj *q = reqs ? reqs->child : NULL; q; q = q->next) {
-        CHECK(vr_bj_get(q, "ok")->num == 1);
-        CHECK(vr_bj_get(q, "itl_ms")->n == 11);
+    const vr_json *reqs = vr_jget(run, "requests");
+    CHECK(vr_jlen(reqs) == 8);
+    for (size_t k = 0; k < vr_jlen(reqs); k++) {
+        const vr_json *q = vr_jat(reqs, k);
+        int ok = 0;
+        CHECK(vr_jbool(vr_jget(q, "ok"), &ok) == 0 && ok == 1);
+        CHECK(vr_jlen(vr_jget(q, "itl_ms")) == 11);
         NEAR(num(q, "output_tokens"), 12, 0);
         RANGE(num(q, "ttft_ms"), 79.5, 1e9);
         /* per request, TPOT is exactly (E2E - TTFT) / (12 - 1) */
@@ -197,7 +199,7 @@ static void test_timed(const void *arg) {
         "median_itl_ms", "p90_itl_ms", "p99_itl_ms", "mean_e2el_ms", "median_e2el_ms", "p90_e2el_ms",
         "p99_e2el_ms", "std_ttft_ms", "total_input_tokens", "total_output_tokens"};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) CHECK(!isnan(num(run, fields[i])));
-    vr_bj_free(d);
+    vr_jdoc_free(d);
 }
 
 /* Several tokens per chunk: one ITL sample per chunk, TPOT from usage. */
@@ -218,16 +220,16 @@ static void test_multi_token_chunks(const void *arg) {
     vr_bench_dist_of(ft.span, ft.n_streams, &srv_span);
     CHECK(ft.n_gaps == 18); /* 6 streams x 3 gaps between 4 chunks */
     fake_timings_free(&ft);
-    vr_bj_doc *d = load_json(json);
+    vr_jdoc *d = load_json(json);
     if (!d) { CHECK(0); return; }
-    const vr_bj *run = vr_bj_at(vr_bj_get(vr_bj_root(d), "runs"), 0);
-    const vr_bj *q = vr_bj_at(vr_bj_get(run, "requests"), 0);
-    CHECK(vr_bj_get(q, "itl_ms")->n == 3); /* 4 chunks -> 3 gaps */
+    const vr_json *run = vr_jat(vr_jget(vr_jdoc_root(d), "runs"), 0);
+    const vr_json *q = vr_jat(vr_jget(run, "requests"), 0);
+    CHECK(vr_jlen(vr_jget(q, "itl_ms")) == 3); /* 4 chunks -> 3 gaps */
     NEAR(num(q, "output_tokens"), 16, 0);
     SOFT_RANGE(num(run, "median_itl_ms") - srv_gap.median, -3, 3);
     SOFT_RANGE(num(run, "mean_tpot_ms") - srv_span.mean / 15, -1, 1); /* 16 tokens, span / 15 */
     NEAR(num(q, "tpot_ms"), (num(q, "e2el_ms") - num(q, "ttft_ms")) / 15, 1e-3);
-    vr_bj_free(d);
+    vr_jdoc_free(d);
 }
 
 /* One misbehaviour: every request fails with a reason containing `why`. */
@@ -242,15 +244,15 @@ static void test_failure(fake_mode mode, const char *why, const char *extra_flag
                          "--random-input-len", "8", "--random-output-len", "6", extra_flag, extra_val, NULL);
     fake_server_stop(s);
     CHECK(rc == 1); /* nothing succeeded: the harness says so */
-    vr_bj_doc *d = load_json(json);
+    vr_jdoc *d = load_json(json);
     if (!d) { CHECK(!"result JSON written even when every request failed"); return; }
-    const vr_bj *run = vr_bj_at(vr_bj_get(vr_bj_root(d), "runs"), 0);
+    const vr_json *run = vr_jat(vr_jget(vr_jdoc_root(d), "runs"), 0);
     NEAR(num(run, "failed"), 4, 0);
     NEAR(num(run, "completed"), 0, 0);
-    const char *e = vr_bj_str(vr_bj_get(vr_bj_at(vr_bj_get(run, "requests"), 0), "error"));
+    const char *e = vr_jstring(vr_jget(vr_jat(vr_jget(run, "requests"), 0), "error"));
     CHECK(e && strstr(e, why));
     if (e && !strstr(e, why)) fprintf(stderr, "  mode %d: error '%s', expected '%s'\n", (int)mode, e, why);
-    vr_bj_free(d);
+    vr_jdoc_free(d);
 }
 
 static void test_connection_refused(void) {
@@ -277,12 +279,12 @@ static void test_vocab_and_reconnect(void) {
                       "--random-input-len", "33", "--random-output-len", "5", "--endpoint", "/v1/chat/completions",
                       "--warmup", "2", NULL) == 0);
     fake_server_stop(s);
-    vr_bj_doc *d = load_json(json);
+    vr_jdoc *d = load_json(json);
     if (!d) { CHECK(0); return; }
-    const vr_bj *run = vr_bj_at(vr_bj_get(vr_bj_root(d), "runs"), 0);
+    const vr_json *run = vr_jat(vr_jget(vr_jdoc_root(d), "runs"), 0);
     NEAR(num(run, "completed"), 12, 0);
     NEAR(num(run, "total_input_tokens"), 12 * 33, 0);
-    vr_bj_free(d);
+    vr_jdoc_free(d);
 }
 
 /* --api-key is sent as a Bearer token; a wrong one is a counted 401. */
@@ -297,12 +299,12 @@ static void test_api_key(void) {
     CHECK(run_harness(fake_server_port(s), json, "--api-key", "wrong", "--model", "m", "--num-prompts", "2",
                       "--random-input-len", "3", "--random-output-len", "3", NULL) == 1);
     fake_server_stop(s);
-    vr_bj_doc *d = load_json(json);
+    vr_jdoc *d = load_json(json);
     if (!d) { CHECK(0); return; }
-    const vr_bj *run = vr_bj_at(vr_bj_get(vr_bj_root(d), "runs"), 0);
-    const char *e = vr_bj_str(vr_bj_get(vr_bj_at(vr_bj_get(run, "requests"), 0), "error"));
+    const vr_json *run = vr_jat(vr_jget(vr_jdoc_root(d), "runs"), 0);
+    const char *e = vr_jstring(vr_jget(vr_jat(vr_jget(run, "requests"), 0), "error"));
     CHECK(e && !strcmp(e, "HTTP 401: invalid API key"));
-    vr_bj_free(d);
+    vr_jdoc_free(d);
 }
 
 /* Poisson arrivals: each request starts at its seeded arrival time, not before. */
@@ -319,12 +321,12 @@ static void test_request_rate(const void *arg) {
     double arr[12];
     vr_bench_rng rng = {7};
     vr_bench_arrivals(40, 12, &rng, arr);
-    vr_bj_doc *d = load_json(json);
+    vr_jdoc *d = load_json(json);
     if (!d) { CHECK(0); return; }
-    const vr_bj *run = vr_bj_at(vr_bj_get(vr_bj_root(d), "runs"), 0);
+    const vr_json *run = vr_jat(vr_jget(vr_jdoc_root(d), "runs"), 0);
     size_t i = 0;
     double late[12];
-    for (const vr_bj *q = vr_bj_get(run, "requests")->child; q && i < 12; q = q->next, i++) {
+    for (const vr_json *q; (q = vr_jat(vr_jget(run, "requests"), i)) && i < 12; i++) {
         RANGE(num(q, "start_s"), arr[i] - 1e-4, 1e9); /* never early */
         late[i] = num(q, "start_s") - arr[i];
     }
@@ -333,7 +335,7 @@ static void test_request_rate(const void *arg) {
     vr_bench_dist_of(late, i, &dl);
     SOFT_RANGE(dl.median, -1e-4, 0.015); /* and on time, give or take the timer's tick */
     SOFT_RANGE(dl.max, -1e-4, 0.1);
-    vr_bj_free(d);
+    vr_jdoc_free(d);
 }
 
 /* Bytes split anywhere: the same numbers come out. */
@@ -346,14 +348,14 @@ static void test_drip(void) {
     CHECK(run_harness(fake_server_port(s), json, "--num-prompts", "6", "--max-concurrency", "3",
                       "--random-input-len", "9", "--endpoint", "/v1/chat/completions", NULL) == 0);
     fake_server_stop(s);
-    vr_bj_doc *d = load_json(json);
+    vr_jdoc *d = load_json(json);
     if (!d) { CHECK(0); return; }
-    const vr_bj *run = vr_bj_at(vr_bj_get(vr_bj_root(d), "runs"), 0);
+    const vr_json *run = vr_jat(vr_jget(vr_jdoc_root(d), "runs"), 0);
     NEAR(num(run, "completed"), 6, 0);
     NEAR(num(run, "total_output_tokens"), 42, 0);
     NEAR(num(run, "total_input_tokens"), 54, 0);
-    CHECK(vr_bj_get(vr_bj_at(vr_bj_get(run, "requests"), 0), "itl_ms")->n == 6);
-    vr_bj_free(d);
+    CHECK(vr_jlen(vr_jget(vr_jat(vr_jget(run, "requests"), 0), "itl_ms")) == 6);
+    vr_jdoc_free(d);
 }
 
 /* HTTP/1.0: no chunked framing, the body ends when the server closes. */
@@ -366,13 +368,13 @@ static void test_http10(void) {
     CHECK(run_harness(fake_server_port(s), json, "--model", "m", "--num-prompts", "6", "--max-concurrency", "2",
                       "--random-input-len", "4", "--no-server-tokenizer", NULL) == 0);
     fake_server_stop(s);
-    vr_bj_doc *d = load_json(json);
+    vr_jdoc *d = load_json(json);
     if (!d) { CHECK(0); return; }
-    const vr_bj *run = vr_bj_at(vr_bj_get(vr_bj_root(d), "runs"), 0);
+    const vr_json *run = vr_jat(vr_jget(vr_jdoc_root(d), "runs"), 0);
     NEAR(num(run, "completed"), 6, 0);
     NEAR(num(run, "total_output_tokens"), 30, 0);
     NEAR(num(run, "connections_opened"), 6, 0); /* none can be reused */
-    vr_bj_free(d);
+    vr_jdoc_free(d);
 }
 
 /* Seeded noise instead of a response: every request is accounted for as a
@@ -388,15 +390,16 @@ static void test_random_bytes(void) {
     CHECK(fake_server_requests(s) >= 200);
     fake_server_stop(s);
     CHECK(rc == 1);
-    vr_bj_doc *d = load_json(json);
+    vr_jdoc *d = load_json(json);
     if (!d) { CHECK(0); return; }
-    const vr_bj *run = vr_bj_at(vr_bj_get(vr_bj_root(d), "runs"), 0);
+    const vr_json *run = vr_jat(vr_jget(vr_jdoc_root(d), "runs"), 0);
     NEAR(num(run, "failed"), 200, 0);
-    for (const vr_bj *q = vr_bj_get(run, "requests")->child; q; q = q->next) {
-        const char *e = vr_bj_str(vr_bj_get(q, "error"));
+    for (size_t k = 0; k < vr_jlen(vr_jget(run, "requests")); k++) {
+        const vr_json *q = vr_jat(vr_jget(run, "requests"), k);
+        const char *e = vr_jstring(vr_jget(q, "error"));
         CHECK(e && e[0]);
     }
-    vr_bj_free(d);
+    vr_jdoc_free(d);
 }
 
 /* A minimal XML well-formedness check: tags nest, attributes are quoted. */
@@ -451,10 +454,10 @@ static void test_sweep_svg(void) {
     CHECK(run_harness(fake_server_port(s), json, "--num-prompts", "6", "--sweep-concurrency", "1,2,3",
                       "--random-input-len", "4", "--random-output-len", "6", "--plot", svg, NULL) == 0);
     fake_server_stop(s);
-    vr_bj_doc *d = load_json(json);
-    CHECK(d && vr_bj_get(vr_bj_root(d), "runs")->n == 3);
-    CHECK(d && num(vr_bj_at(vr_bj_get(vr_bj_root(d), "runs"), 2), "max_concurrency") == 3);
-    vr_bj_free(d);
+    vr_jdoc *d = load_json(json);
+    CHECK(d && vr_jlen(vr_jget(vr_jdoc_root(d), "runs")) == 3);
+    CHECK(d && num(vr_jat(vr_jget(vr_jdoc_root(d), "runs"), 2), "max_concurrency") == 3);
+    vr_jdoc_free(d);
     FILE *f = fopen(svg, "rb");
     CHECK(f != NULL);
     if (!f) return;

@@ -1,6 +1,6 @@
 /* tests/bench/test_bench_units.c — the load generator's pure parts on exact
  * inputs: percentiles and goodput, the SSE reader split at every byte, the
- * JSON reader, Poisson arrivals, datasets, flags. */
+ * request bodies, Poisson arrivals, datasets, flags (JSON itself: tests/json/). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "benchmarks/serve/bench.h"
-#include "benchmarks/serve/bjson.h"
+#include "json/json.h"
 #include "benchmarks/serve/sse.h"
 #include "benchmarks/serve/stats.h"
 
@@ -134,36 +134,6 @@ static void test_sse(void) {
     CHECK(vr_sse_feed(&s, "data: a\n\ndata: b\n\n", 18) == 7);
     CHECK(l2.n == 1);
     vr_sse_free(&s);
-}
-
-static void test_json(void) {
-    char err[128];
-    const char *t = "{\"a\":[1,-2.5e2,true,null,\"x\\u00e9\\ud83d\\ude00\\n\"],\"b\":{\"c\":\"d\"},\"a2\":0}";
-    vr_bj_doc *d = vr_bj_parse(t, strlen(t), err, sizeof err);
-    CHECK(d != NULL);
-    const vr_bj *r = vr_bj_root(d);
-    double v;
-    CHECK(vr_bj_num(vr_bj_at(vr_bj_get(r, "a"), 0), &v) == 0 && v == 1);
-    CHECK(vr_bj_num(vr_bj_at(vr_bj_get(r, "a"), 1), &v) == 0 && v == -250);
-    CHECK(vr_bj_at(vr_bj_get(r, "a"), 2)->type == VR_BJ_BOOL);
-    CHECK(vr_bj_at(vr_bj_get(r, "a"), 3)->type == VR_BJ_NULL);
-    CHECK(!strcmp(vr_bj_str(vr_bj_at(vr_bj_get(r, "a"), 4)), "x\xc3\xa9\xf0\x9f\x98\x80\n"));
-    CHECK(!strcmp(vr_bj_str(vr_bj_get(vr_bj_get(r, "b"), "c")), "d"));
-    CHECK(vr_bj_get(r, "zz") == NULL && vr_bj_get(NULL, "a") == NULL && vr_bj_at(r, 0) == NULL);
-    vr_bj_free(d);
-    const char *bad[] = {"", "{", "[1,]", "{\"a\" 1}", "01", "1.", "\"abc", "nul", "[1] x", "{\"a\":1,}",
-                         "\"\\x\"", "\"\\u12\"", "-", "\"a\tb\""};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        err[0] = 0;
-        CHECK(vr_bj_parse(bad[i], strlen(bad[i]), err, sizeof err) == NULL);
-        CHECK(err[0] != 0);
-    }
-    /* deep nesting is refused, not a stack overflow */
-    char deep[4001];
-    memset(deep, '[', 4000);
-    deep[4000] = 0;
-    CHECK(vr_bj_parse(deep, 4000, err, sizeof err) == NULL);
-    CHECK(strstr(err, "deep") != NULL);
 }
 
 static void test_arrivals(void) {
@@ -383,14 +353,15 @@ static void test_args(void) {
     vr_bench_prompt p = {"say \"hi\"\n\x01", 3, 5};
     vr_bench_buf b = {0};
     CHECK(vr_bench_request_body(&cfg, "m", &p, &b) == 0);
-    vr_bj_doc *d = vr_bj_parse(b.p, b.len, err, sizeof err);
+    vr_jdoc *d = vr_jdoc_parse(b.p, b.len, err, sizeof err);
     CHECK(d != NULL);
-    CHECK(!strcmp(vr_bj_str(vr_bj_get(vr_bj_root(d), "prompt")), p.text));
+    CHECK(!strcmp(vr_jstring(vr_jget(vr_jdoc_root(d), "prompt")), p.text));
     double v;
-    CHECK(vr_bj_num(vr_bj_get(vr_bj_root(d), "max_tokens"), &v) == 0 && v == 5);
-    CHECK(vr_bj_get(vr_bj_root(d), "ignore_eos")->num == 1);
-    CHECK(vr_bj_get(vr_bj_get(vr_bj_root(d), "stream_options"), "include_usage")->num == 1);
-    vr_bj_free(d);
+    CHECK(vr_jdouble(vr_jget(vr_jdoc_root(d), "max_tokens"), &v) == 0 && v == 5);
+    int yes = 0;
+    CHECK(vr_jbool(vr_jget(vr_jdoc_root(d), "ignore_eos"), &yes) == 0 && yes == 1);
+    CHECK(vr_jbool(vr_jget(vr_jget(vr_jdoc_root(d), "stream_options"), "include_usage"), &yes) == 0 && yes == 1);
+    vr_jdoc_free(d);
     free(b.p);
     vr_bench_config_free(&cfg);
 }
@@ -399,7 +370,6 @@ int main(void) {
     test_percentiles();
     test_summary_and_goodput();
     test_sse();
-    test_json();
     test_arrivals();
     test_datasets();
     test_vocab_dataset();

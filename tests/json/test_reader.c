@@ -184,6 +184,8 @@ static void test_depth(void) {
     /* unclosed too */
     x = vr_jdoc_parse(deep, depth, err, sizeof err);
     CHECK(x == NULL && err[0], "%s", err);
+    x = vr_jdoc_parse(deep, 4000, err, sizeof err);
+    CHECK(x == NULL && strstr(err, "nesting too deep"), "%s", err);
     /* objects count as levels as well */
     size_t p = 0;
     for (int i = 0; i < 5000; i++) memcpy(deep + p, "{\"a\":", 5), p += 5;
