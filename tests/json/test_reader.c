@@ -172,6 +172,31 @@ static void test_truncations(void) {
     }
 }
 
+/* simdjson refuses integers beyond 64 bits; json/ reads them as doubles */
+static void test_big_integers(void) {
+    char err[256];
+    const char *t = "{\"model_max_length\": 1000000000000000019884624838656, \"neg\": -9223372036854775809,"
+                    " \"frac\": 0.12345678901234567890123, \"exp\": 1e-0000000000000000000005,"
+                    " \"s\": \"12345678901234567890123\", \"u\": 18446744073709551615}";
+    vr_jdoc *d = parse(t, err, sizeof err);
+    CHECK(d != NULL, "%s", err);
+    const vr_json *r = vr_jdoc_root(d);
+    CHECK(vr_jget(r, "model_max_length")->type == VR_JSON_DOUBLE && vr_jnum(vr_jget(r, "model_max_length")) == 1e30,
+          "big int as double");
+    CHECK(vr_jnum(vr_jget(r, "neg")) == -9223372036854775808.0, "below int64");
+    CHECK(vr_jnum(vr_jget(r, "frac")) == 0.12345678901234567890123, "fraction digits untouched");
+    CHECK(vr_jnum(vr_jget(r, "exp")) == 1e-5, "exponent digits untouched");
+    CHECK(!strcmp(vr_jstring(vr_jget(r, "s")), "12345678901234567890123"), "strings untouched");
+    CHECK(vr_jget(r, "u")->type == VR_JSON_DOUBLE, "uint64 range");
+    vr_jdoc_free(d);
+    /* an error after a widened integer still points into the original text */
+    BAD("[10000000000000000000000000000, 10000000000000000000000000000, tru]", "true", "line 1 col 64:");
+    BAD("[100000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+        "00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+        "0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000]",
+        "number", "line 1 col 2:");
+}
+
 static void test_depth(void) {
     char err[256];
     /* very deep nesting is refused, not a stack overflow */
@@ -253,6 +278,7 @@ int main(void) {
     test_values();
     test_errors();
     test_truncations();
+    test_big_integers();
     test_depth();
     test_sizes();
     test_no_error_buffer();
