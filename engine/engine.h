@@ -47,6 +47,33 @@ enum {
 
 typedef struct vr_engine vr_engine;
 
+/* Logits processor: an optional hook that sees (and may change) every row of
+ * logits the engine samples from, one call per sequence per generated token,
+ * on the engine thread, before anything of the sampler's own order (allowed
+ * tokens, min_tokens and logit_bias masks, penalties, temperature, ...), like
+ * a vLLM logits processor. Returned logprobs stay those of the raw model.
+ *
+ * What it may rely on: `logits` is this sequence's own copy (each of n > 1
+ * sequences gets its own call); what it is given depends only on the request
+ * and the sequence's tokens so far, never on the rest of the batch, chunked
+ * prefill or preemption, so a deterministic processor keeps outputs
+ * deterministic. It must be quick, must not block, and may only read the
+ * engine (vr_engine_get_info, vr_engine_tokenizer). Setting every logit to
+ * -INFINITY except one forces that token. NULL (the default) costs nothing.
+ * The tests' vireo_scripted (tests/scripted/) is one user. */
+typedef struct vr_logits_info {
+    const vr_engine *engine;
+    const char *request_id;
+    int seq_index;           /* in [0, n) */
+    const int32_t *prompt;   /* the request's prompt ids */
+    int n_prompt;
+    const int32_t *output;   /* what this sequence generated so far */
+    int n_output;            /* = index of the token about to be sampled */
+} vr_logits_info;
+
+typedef void (*vr_logits_processor_fn)(void *user, const vr_logits_info *info, float *logits,
+                                       int vocab_size);
+
 typedef struct vr_engine_options {
     const char *model_path;         /* Hugging Face model folder (required) */
     const char *tokenizer_path;     /* NULL = model_path; the engine runs on ids
@@ -72,6 +99,8 @@ typedef struct vr_engine_options {
     const char *pooling;            /* embeddings: NULL/"auto", "last", "mean" */
     int no_thread;                  /* no engine thread: the caller drives
                                        vr_engine_step() (tests, benchmarks) */
+    vr_logits_processor_fn logits_processor; /* NULL = none (see above) */
+    void *logits_processor_user;
 } vr_engine_options;
 
 void vr_engine_options_default(vr_engine_options *o);

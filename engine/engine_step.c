@@ -309,6 +309,10 @@ static void sample_seq(vr_engine *e, vr_seq *q, float *row, const float *raw, do
         .n_eos = e->n_eos,
         .seed = r->seed,
         .seq_index = q->seq_index,
+        .proc = e->opt.logits_processor,
+        .proc_user = e->opt.logits_processor_user,
+        .engine = e,
+        .request_id = r->id,
     };
     int32_t tok = vr_sampler_sample(&ctx, row, e->info.vocab_size, &e->scratch);
     if (r->p.logprobs >= 0)

@@ -59,6 +59,18 @@ static int has_processors(const vr_sample_ctx *c) {
 void vr_sampler_apply_logit_processors(const vr_sample_ctx *c, float *logits, int vocab,
                                        vr_sampler_scratch *s) {
     const vr_sampling_params *p = c->p;
+    if (c->proc) {
+        vr_logits_info info = {
+            .engine = c->engine,
+            .request_id = c->request_id,
+            .seq_index = c->seq_index,
+            .prompt = c->prompt,
+            .n_prompt = c->n_prompt,
+            .output = c->output,
+            .n_output = c->n_output,
+        };
+        c->proc(c->proc_user, &info, logits, vocab);
+    }
     if (!has_processors(c)) return;
     /* allowed tokens: everything else -inf (count[] marks the allowed set) */
     if (p->n_allowed_token_ids > 0) {

@@ -1,8 +1,9 @@
 /* engine/sampler.h — private: turn one row of logits into one token.
  *
- * Order (vLLM's): allowed-token mask, min_tokens mask, logit_bias ->
- * repetition / frequency / presence penalties -> greedy (temperature < 1e-5)
- * or temperature -> min_p -> top_k -> top_p -> draw.
+ * Order (vLLM's): the engine's logits processor (if any) -> allowed-token
+ * mask, min_tokens mask, logit_bias -> repetition / frequency / presence
+ * penalties -> greedy (temperature < 1e-5) or temperature -> min_p -> top_k
+ * -> top_p -> draw.
  *
  * The draw uses a counter-based generator keyed by (seed, sequence index,
  * token index): the n-th token of a sequence sees the same random number
@@ -31,6 +32,11 @@ typedef struct vr_sample_ctx {
     int n_eos;
     uint64_t seed;          /* the request's seed (or one the engine chose) */
     int seq_index;
+    /* the engine's logits processor (engine.h), run first; NULL = none */
+    vr_logits_processor_fn proc;
+    void *proc_user;
+    const vr_engine *engine;
+    const char *request_id;
 } vr_sample_ctx;
 
 /* Scratch memory for one vocabulary size; reused across calls (one per

@@ -96,6 +96,38 @@ static void fake_destroy(void *ctx) {
     free(m);
 }
 
+/* Step a no_thread engine until every request finished; 0 when they did. */
+static int fake_run_all(vr_engine *e) {
+    char err[256];
+    for (int i = 0; i < 200000 && vr_engine_num_unfinished(e) > 0; i++)
+        if (vr_engine_step(e, err, sizeof err) < 0) {
+            fprintf(stderr, "step: %s\n", err);
+            return -1;
+        }
+    return vr_engine_num_unfinished(e) == 0 ? 0 : -1;
+}
+
+/* Greedy / seeded continuation computed without the engine: the sampler
+ * alone on fake_ref_logits (prompt + output at most 2048 tokens). */
+static int fake_ref_generate(const int32_t *prompt, int n_prompt, const vr_sampling_params *p, uint64_t seed,
+                             int seq_index, int vocab, int max_tokens, int32_t *out) {
+    int32_t toks[2048];
+    float *logits = malloc((size_t)vocab * sizeof *logits);
+    vr_sampler_scratch s;
+    vr_sampler_scratch_init(&s, vocab);
+    memcpy(toks, prompt, (size_t)n_prompt * sizeof *toks);
+    int n = n_prompt;
+    for (int k = 0; k < max_tokens; k++) {
+        fake_ref_logits(toks, n, vocab, logits);
+        vr_sample_ctx c = {.p = p, .prompt = prompt, .n_prompt = n_prompt, .output = toks + n_prompt,
+                           .n_output = k, .seed = seed, .seq_index = seq_index};
+        out[k] = toks[n++] = vr_sampler_sample(&c, logits, vocab, &s);
+    }
+    vr_sampler_scratch_free(&s);
+    free(logits);
+    return max_tokens;
+}
+
 /* An engine on a fake model. eos: one EOS id (or -1 for none). Returns NULL
  * (printing why) on failure. *model_out lets the test read counters. */
 static vr_engine *fake_engine(const vr_engine_options *o, int vocab, int max_model_len, int num_blocks,

@@ -57,36 +57,6 @@ static void on_out(void *u, const vr_output_delta *d) {
     if (d->request_finished) c->request_finished = 1;
 }
 
-static int run_all(vr_engine *e) {
-    char err[256];
-    for (int i = 0; i < 200000 && vr_engine_num_unfinished(e) > 0; i++)
-        if (vr_engine_step(e, err, sizeof err) < 0) {
-            fprintf(stderr, "step: %s\n", err);
-            return -1;
-        }
-    return vr_engine_num_unfinished(e) == 0 ? 0 : -1;
-}
-
-/* Greedy / seeded continuation computed without the engine. */
-static int ref_generate(const int32_t *prompt, int n_prompt, const vr_sampling_params *p, uint64_t seed,
-                        int seq_index, int vocab, int max_tokens, int32_t *out) {
-    int32_t toks[2048];
-    float *logits = malloc((size_t)vocab * sizeof *logits);
-    vr_sampler_scratch s;
-    vr_sampler_scratch_init(&s, vocab);
-    memcpy(toks, prompt, (size_t)n_prompt * sizeof *toks);
-    int n = n_prompt;
-    for (int k = 0; k < max_tokens; k++) {
-        fake_ref_logits(toks, n, vocab, logits);
-        vr_sample_ctx c = {.p = p, .prompt = prompt, .n_prompt = n_prompt, .output = toks + n_prompt,
-                           .n_output = k, .seed = seed, .seq_index = seq_index};
-        out[k] = toks[n++] = vr_sampler_sample(&c, logits, vocab, &s);
-    }
-    vr_sampler_scratch_free(&s);
-    free(logits);
-    return max_tokens;
-}
-
 static void make_prompt(int32_t *p, int n, int vocab, uint64_t seed) {
     for (int i = 0; i < n; i++) p[i] = (int32_t)(fake_mix(seed * 1000 + (uint64_t)i) % (uint64_t)vocab);
 }
@@ -142,7 +112,7 @@ static void test_batch_invariance(void) {
     int32_t ref[NREQ][40];
     for (int i = 0; i < NREQ; i++) {
         vr_sampling_params p = greedy(40);
-        ref_generate(prompts[i], lens[i], &p, 0, 0, V, 40, ref[i]);
+        fake_ref_generate(prompts[i], lens[i], &p, 0, 0, V, 40, ref[i]);
     }
     struct { int budget, blocks, seqs; const char *name; } cfg[] = {
         {2048, 400, 256, "batch of 16"}, {7, 400, 256, "chunk 7"}, {64, 400, 256, "chunk 64"},
@@ -161,7 +131,7 @@ static void test_batch_invariance(void) {
             vr_sampling_params p = greedy(40);
             submit(e, id, prompts[i], lens[i], &p, &caps[i]);
         }
-        CHECK(run_all(e) == 0, "%s: did not finish", cfg[k].name);
+        CHECK(fake_run_all(e) == 0, "%s: did not finish", cfg[k].name);
         for (int i = 0; i < NREQ; i++) {
             CHECK(caps[i].seq[0].n == 40 && !memcmp(caps[i].seq[0].ids, ref[i], sizeof ref[i]),
                   "%s: request %d differs from the reference", cfg[k].name, i);
@@ -188,11 +158,11 @@ static void test_prefix_cache(void) {
     vr_sampling_params p = greedy(10);
     cap ca = {0}, cb = {0}, cc = {0};
     submit(e, "a", a, 320, &p, &ca);
-    run_all(e);
+    fake_run_all(e);
     vr_engine_stats s0, s1;
     vr_engine_get_stats(e, &s0);
     submit(e, "b", b, 330, &p, &cb);
-    run_all(e);
+    fake_run_all(e);
     vr_engine_get_stats(e, &s1);
     uint64_t computed = s1.computed_prompt_tokens_total - s0.computed_prompt_tokens_total;
     CHECK(computed == 330 - 288, "prefix: second request computed %llu prompt tokens, want %d",
@@ -201,14 +171,14 @@ static void test_prefix_cache(void) {
     CHECK(s1.prefix_cache_hits - s0.prefix_cache_hits == 288, "prefix: hits counted %llu",
           (unsigned long long)(s1.prefix_cache_hits - s0.prefix_cache_hits));
     int32_t ref[10];
-    ref_generate(b, 330, &p, 0, 0, V, 10, ref);
+    fake_ref_generate(b, 330, &p, 0, 0, V, 10, ref);
     CHECK(!memcmp(cb.seq[0].ids, ref, sizeof ref), "prefix: output differs from a cold run");
     /* another cache_salt shares nothing */
     vr_sampling_params ps = p;
     ps.cache_salt = "tenant-2";
     vr_engine_get_stats(e, &s0);
     submit(e, "c", b, 330, &ps, &cc);
-    run_all(e);
+    fake_run_all(e);
     vr_engine_get_stats(e, &s1);
     CHECK(s1.computed_prompt_tokens_total - s0.computed_prompt_tokens_total == 330, "salt: prefix shared across salts");
     CHECK(!memcmp(cc.seq[0].ids, ref, sizeof ref), "salt: output differs");
@@ -232,7 +202,7 @@ static void test_fork_seeded(void) {
     p.max_tokens = 30;
     p.ignore_eos = 1;
     int32_t ref[4][30];
-    for (int i = 0; i < 4; i++) ref_generate(prompt, 45, &p, 1234, i, V, 30, ref[i]);
+    for (int i = 0; i < 4; i++) fake_ref_generate(prompt, 45, &p, 1234, i, V, 30, ref[i]);
     CHECK(memcmp(ref[0], ref[1], sizeof ref[0]) || memcmp(ref[1], ref[2], sizeof ref[0]),
           "fork: all four samples identical");
     for (int variant = 0; variant < 3; variant++) {
@@ -251,7 +221,7 @@ static void test_fork_seeded(void) {
                 submit(e, id, q, 20 + 10 * k, &g, &other[k]);
             }
         submit(e, "fork", prompt, 45, &p, &c);
-        CHECK(run_all(e) == 0, "fork: did not finish");
+        CHECK(fake_run_all(e) == 0, "fork: did not finish");
         for (int i = 0; i < 4; i++)
             CHECK(c.seq[i].n == 30 && !memcmp(c.seq[i].ids, ref[i], sizeof ref[i]),
                   "fork variant %d: sequence %d differs (n=%d)", variant, i, c.seq[i].n);
@@ -288,7 +258,7 @@ static void test_abort(void) {
     CHECK(c[0].request_finished && !strcmp(c[0].seq[0].reason, "abort"), "abort: x0 not aborted");
     CHECK(c[2].request_finished && !strcmp(c[2].seq[0].reason, "abort"), "abort: waiting x2 not aborted");
     vr_engine_abort(e, "x1");
-    run_all(e);
+    fake_run_all(e);
     CHECK(c[1].request_finished && !strcmp(c[1].seq[0].reason, "abort"), "abort: x1");
     vr_engine_stats st;
     vr_engine_get_stats(e, &st);
@@ -302,7 +272,7 @@ static void test_abort(void) {
     submit(e, "f", prompt, 33, &pf, &f);
     for (int i = 0; i < 5; i++) vr_engine_step(e, err, sizeof err);
     vr_engine_abort(e, "f");
-    run_all(e);
+    fake_run_all(e);
     CHECK(f.request_finished && f.seq[0].finished && f.seq[1].finished, "abort: fork not fully finished");
     check_pool_clean(e, "abort fork");
     vr_engine_destroy(e);
@@ -333,12 +303,12 @@ static void test_stress(void) {
         snprintf(id, sizeof id, "s%d", i);
         submit(e, id, prompts[i], lens[i], &p, &c[i]);
     }
-    CHECK(run_all(e) == 0, "stress: did not finish");
+    CHECK(fake_run_all(e) == 0, "stress: did not finish");
     int bad = 0;
     for (int i = 0; i < N; i++) {
         int32_t ref[64];
         vr_sampling_params p = greedy(maxt[i]);
-        ref_generate(prompts[i], lens[i], &p, 0, 0, V, maxt[i], ref);
+        fake_ref_generate(prompts[i], lens[i], &p, 0, 0, V, maxt[i], ref);
         int want = maxt[i];
         if (!(i % 2))
             for (int k = 0; k < maxt[i]; k++)
@@ -385,10 +355,10 @@ static void test_admission_errors(void) {
     q = p; q.n_stop = 1; q.stop = (const char *const[]){"x"};
     CHECK(vr_engine_submit(e, "d", VR_REQ_GENERATE, prompt, 5, &q, 0, on_out, &c[3], err, sizeof err) == VR_E_INVALID, "stop without tokenizer");
     CHECK(vr_engine_submit(e, "d", VR_REQ_GENERATE, prompt, 100, &p, 0, on_out, &c[3], err, sizeof err) == VR_E_INVALID, "no room");
-    run_all(e);
+    fake_run_all(e);
     CHECK(c[0].request_finished && c[1].request_finished, "admitted requests finish");
     CHECK(vr_engine_submit(e, "a", VR_REQ_GENERATE, prompt, 10, &p, 0, on_out, &c[2], err, sizeof err) == 0, "id reusable after finish");
-    run_all(e);
+    fake_run_all(e);
     check_pool_clean(e, "admission");
     vr_engine_destroy(e);
     /* a KV cache that cannot hold one max-length request is refused */
@@ -406,7 +376,7 @@ static void test_stops_and_logprobs(void) {
     make_prompt(prompt, 40, V, 11);
     int32_t ref[60];
     vr_sampling_params g = greedy(60);
-    ref_generate(prompt, 40, &g, 0, 0, V, 60, ref);
+    fake_ref_generate(prompt, 40, &g, 0, 0, V, 60, ref);
     /* the first token that has not appeared before becomes the stop token */
     int k = 3;
     for (;; k++) {
@@ -422,7 +392,7 @@ static void test_stops_and_logprobs(void) {
     p.prompt_logprobs = 2;
     cap c = {0};
     submit(e, "st", prompt, 40, &p, &c);
-    run_all(e);
+    fake_run_all(e);
     CHECK(c.seq[0].n == k + 1 && !strcmp(c.seq[0].reason, "stop") && c.seq[0].stop_token == stop_id,
           "stop token: n %d (want %d) reason %s", c.seq[0].n, k + 1, c.seq[0].reason);
     /* logprobs of the sampled tokens and of the prompt, against the reference */
@@ -456,7 +426,7 @@ static void test_stops_and_logprobs(void) {
     p.prompt_logprobs = -1;
     cap c2 = {0};
     submit(e, "mt", prompt, 40, &p, &c2);
-    run_all(e);
+    fake_run_all(e);
     CHECK(c2.seq[0].n >= k + 5, "min_tokens: stopped at %d", c2.seq[0].n);
     for (int j = 0; j + 1 < k + 5 && j < c2.seq[0].n; j++) CHECK(c2.seq[0].ids[j] != stop_id, "min_tokens: stop id sampled at %d", j);
     check_pool_clean(e, "stops");
@@ -470,7 +440,7 @@ static void test_stops_and_logprobs(void) {
     submit(e2, "eos", prompt, 40, &q, &c3);
     q.ignore_eos = 1;
     submit(e2, "ign", prompt, 40, &q, &c4);
-    run_all(e2);
+    fake_run_all(e2);
     CHECK(c3.seq[0].n == k + 1 && !strcmp(c3.seq[0].reason, "stop") && c3.seq[0].stop_token == -1, "eos: n %d", c3.seq[0].n);
     CHECK(c4.seq[0].n == k + 3 && !strcmp(c4.seq[0].reason, "length"), "ignore_eos: n %d", c4.seq[0].n);
     vr_engine_destroy(e2);
@@ -489,7 +459,7 @@ static void test_embeddings(void) {
         CHECK(vr_engine_submit(e, "emb", VR_REQ_EMBED, prompt, 50, NULL, 0, on_out, &c, err, sizeof err) == 0, "%s", err);
         vr_sampling_params p = greedy(5);
         submit(e, "gen", prompt, 50, &p, &g); /* mixed in the same steps */
-        run_all(e);
+        fake_run_all(e);
         CHECK(c.request_finished && c.emb_dim == 8, "embedding missing");
         double n2 = 0;
         for (int d = 0; d < 8; d++) n2 += c.emb[d] * c.emb[d];
@@ -556,7 +526,7 @@ static void test_thread(void) {
     for (int i = 0; i < 8; i++) {
         int32_t ref[20];
         vr_sampling_params p = greedy(20);
-        ref_generate(prompts[i], 20 + 5 * i, &p, 0, 0, V, 20, ref);
+        fake_ref_generate(prompts[i], 20 + 5 * i, &p, 0, 0, V, 20, ref);
         CHECK(!memcmp(W.c[i].seq[0].ids, ref, sizeof ref), "thread: request %d differs", i);
     }
     /* destroy with work in flight aborts it */
@@ -594,7 +564,7 @@ static void test_priority(void) {
             vr_engine_submit(e, id, VR_REQ_GENERATE, prompt, 20, &p, prio[i], on_out_order, (void *)(intptr_t)i,
                              err, sizeof err);
         }
-        run_all(e);
+        fake_run_all(e);
         int want_prio[3] = {1, 2, 0}, want_fcfs[3] = {0, 1, 2};
         const int *want = policy ? want_prio : want_fcfs;
         CHECK(n_finished_order == 3 && finish_order[0] == want[0] && finish_order[1] == want[1] &&
