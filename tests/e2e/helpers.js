@@ -16,11 +16,13 @@ function modelPath(preset) {
 }
 
 // Resolves {port, proc, log(), stop()} once the server logs its address.
-function startServer(preset, args = [], env = {}) {
+// opts.bin: another executable with the vireo CLI (the test-only
+// vireo_scripted); default $VIREO_BIN.
+function startServer(preset, args = [], env = {}, opts = {}) {
   return new Promise((resolve, reject) => {
     // A small KV cache: several servers may run at once on a shared machine.
     const kv = args.includes('--kv-cache-memory-bytes') ? [] : ['--kv-cache-memory-bytes', '64M'];
-    const proc = spawn(BIN, ['serve', modelPath(preset), '--host', '127.0.0.1', '--port', '0', ...kv, ...args], {
+    const proc = spawn(opts.bin || BIN, ['serve', modelPath(preset), '--host', '127.0.0.1', '--port', '0', ...kv, ...args], {
       env: { ...process.env, VLLM_API_KEY: '', VIREO_API_KEY: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
