@@ -106,6 +106,41 @@ const char *vr_jtype_of(const vr_json *v);
 int vr_jis_number(const vr_json *v);
 double vr_jnum(const vr_json *v); /* int or double as double; 0 otherwise */
 
+/* ---- the cursor: zero-copy reads of a big document
+ *
+ * The tree copies every value; for multi-megabyte files read once (an 11 MB
+ * tokenizer.json) that copy costs more than the parse itself. A cursor is a
+ * 16-byte handle into simdjson's own DOM instead: same rules as the tree
+ * (types, NUL-terminated strings, last duplicate wins, errors with line and
+ * col), valid until vr_jcur_free(). The input needs vr_jcur_padding()
+ * readable bytes after len (any value) so simdjson can read it in place. */
+
+typedef struct vr_jcur_doc vr_jcur_doc;
+typedef struct { uint64_t opaque[2]; } vr_jcur;
+typedef struct { uint64_t opaque[6]; } vr_jcur_it;
+
+size_t vr_jcur_padding(void);
+vr_jcur_doc *vr_jcur_parse(const char *buf, size_t len, char *err, size_t errlen);
+void vr_jcur_free(vr_jcur_doc *doc);
+vr_jcur vr_jcur_root(const vr_jcur_doc *doc);
+
+vr_json_type vr_jcur_type(vr_jcur v);
+/* Member by key (the last duplicate): 1 and *out when present, else 0. */
+int vr_jcur_get(vr_jcur obj, const char *key, vr_jcur *out);
+size_t vr_jcur_len(vr_jcur v); /* elements / members; 0 for scalars */
+/* Typed reads, as vr_jstr / vr_jint64 / vr_jbool: 0 on success, -1 on a
+ * type mismatch. */
+int vr_jcur_str(vr_jcur v, const char **s, size_t *len);
+int vr_jcur_int64(vr_jcur v, int64_t *out);
+int vr_jcur_bool(vr_jcur v, int *out);
+
+/* Iteration over an array (key NULL) or an object's members in order:
+ *   vr_jcur_it it; vr_jcur val; const char *k; size_t kn;
+ *   for (vr_jcur_begin(v, &it); vr_jcur_next(&it, &k, &kn, &val);) ...
+ * A scalar iterates as empty. */
+void vr_jcur_begin(vr_jcur v, vr_jcur_it *it);
+int vr_jcur_next(vr_jcur_it *it, const char **key, size_t *keylen, vr_jcur *val);
+
 #ifdef __cplusplus
 }
 #endif

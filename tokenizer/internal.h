@@ -251,7 +251,7 @@ struct vr_tokenizer {
     char **tpl_names, **tpl_vals; size_t n_tpl;      /* chat templates */
 };
 
-/* padded: json has vr_tokjson_padding() readable bytes after len (no copy needed). */
+/* padded: json has vr_jcur_padding() readable bytes after len (no copy needed). */
 int vr_tok_load_tokenizer_json(vr_tokenizer *t, const char *json, size_t len, int padded, char *err, size_t errlen);
 int vr_tok_load_config_json(vr_tokenizer *t, const char *json, size_t len, char *err, size_t errlen);
 

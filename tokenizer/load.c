@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "internal.h"
-#include "json.h"
+#include "json/json.h"
 
 #define MAX_ID (1 << 24) /* ids are dense table indices: refuse absurd ones */
 
@@ -24,33 +24,33 @@ static char *dup_n(const char *s, size_t n) {
 }
 
 /* Optional string field: 0 absent/null, 1 present, -1 wrong type. */
-static int opt_str(ctx *c, vr_jv o, const char *key, const char **s, size_t *n, const char *where) {
-    vr_jv v;
-    if (!vr_jv_get(o, key, &v) || vr_jv_type(v) == VR_J_NULL) return 0;
-    if (vr_jv_str(v, s, n)) {
+static int opt_str(ctx *c, vr_jcur o, const char *key, const char **s, size_t *n, const char *where) {
+    vr_jcur v;
+    if (!vr_jcur_get(o, key, &v) || vr_jcur_type(v) == VR_JSON_NULL) return 0;
+    if (vr_jcur_str(v, s, n)) {
         vr_tok_set_err(c->err, c->errlen, "%s: \"%s\" must be a string", where, key);
         return -1;
     }
     return 1;
 }
 
-static int opt_bool(ctx *c, vr_jv o, const char *key, int def, int *out, const char *where) {
-    vr_jv v;
+static int opt_bool(ctx *c, vr_jcur o, const char *key, int def, int *out, const char *where) {
+    vr_jcur v;
     *out = def;
-    if (!vr_jv_get(o, key, &v) || vr_jv_type(v) == VR_J_NULL) return 0;
-    if (vr_jv_bool(v, out)) {
+    if (!vr_jcur_get(o, key, &v) || vr_jcur_type(v) == VR_JSON_NULL) return 0;
+    if (vr_jcur_bool(v, out)) {
         vr_tok_set_err(c->err, c->errlen, "%s: \"%s\" must be a boolean", where, key);
         return -1;
     }
     return 0;
 }
 
-static int opt_int(ctx *c, vr_jv o, const char *key, int64_t def, int64_t lo, int64_t hi, int64_t *out,
+static int opt_int(ctx *c, vr_jcur o, const char *key, int64_t def, int64_t lo, int64_t hi, int64_t *out,
                    const char *where) {
-    vr_jv v;
+    vr_jcur v;
     *out = def;
-    if (!vr_jv_get(o, key, &v) || vr_jv_type(v) == VR_J_NULL) return 0;
-    if (vr_jv_int(v, out) || *out < lo || *out > hi) {
+    if (!vr_jcur_get(o, key, &v) || vr_jcur_type(v) == VR_JSON_NULL) return 0;
+    if (vr_jcur_int64(v, out) || *out < lo || *out > hi) {
         vr_tok_set_err(c->err, c->errlen, "%s: \"%s\" must be an integer in [%lld, %lld]", where, key, (long long)lo,
                    (long long)hi);
         return -1;
@@ -58,9 +58,9 @@ static int opt_int(ctx *c, vr_jv o, const char *key, int64_t def, int64_t lo, in
     return 0;
 }
 
-static int get_type(ctx *c, vr_jv o, const char **type, const char *where) {
+static int get_type(ctx *c, vr_jcur o, const char **type, const char *where) {
     size_t n;
-    if (vr_jv_type(o) != VR_J_OBJECT) {
+    if (vr_jcur_type(o) != VR_JSON_OBJECT) {
         vr_tok_set_err(c->err, c->errlen, "%s must be an object or null", where);
         return -1;
     }
@@ -72,11 +72,11 @@ static int get_type(ctx *c, vr_jv o, const char **type, const char *where) {
     return 0;
 }
 
-static int parse_pattern(ctx *c, vr_jv o, vr_pattern *p, const char *where) {
-    vr_jv pat;
+static int parse_pattern(ctx *c, vr_jcur o, vr_pattern *p, const char *where) {
+    vr_jcur pat;
     const char *s;
     size_t n;
-    if (!vr_jv_get(o, "pattern", &pat) || vr_jv_type(pat) != VR_J_OBJECT) {
+    if (!vr_jcur_get(o, "pattern", &pat) || vr_jcur_type(pat) != VR_JSON_OBJECT) {
         vr_tok_set_err(c->err, c->errlen, "%s: \"pattern\" must be {\"String\": ...} or {\"Regex\": ...}", where);
         return -1;
     }
@@ -106,7 +106,7 @@ oom:
     return -1;
 }
 
-static int parse_behavior(ctx *c, vr_jv o, int def, int *out, const char *where) {
+static int parse_behavior(ctx *c, vr_jcur o, int def, int *out, const char *where) {
     const char *s;
     size_t n;
     int r = opt_str(c, o, "behavior", &s, &n, where);
@@ -123,7 +123,7 @@ static int parse_behavior(ctx *c, vr_jv o, int def, int *out, const char *where)
 }
 
 /* Single-character string field (Metaspace replacement, Strip content). */
-static int char_field(ctx *c, vr_jv o, const char *key, uint32_t def, uint32_t *out, const char *where) {
+static int char_field(ctx *c, vr_jcur o, const char *key, uint32_t def, uint32_t *out, const char *where) {
     const char *s;
     size_t n, adv;
     int r = opt_str(c, o, key, &s, &n, where);
@@ -138,7 +138,7 @@ static int char_field(ctx *c, vr_jv o, const char *key, uint32_t def, uint32_t *
     return 0;
 }
 
-static int prepend_scheme(ctx *c, vr_jv o, int *out, const char *where) {
+static int prepend_scheme(ctx *c, vr_jcur o, int *out, const char *where) {
     const char *s;
     size_t n;
     int r = opt_str(c, o, "prepend_scheme", &s, &n, where);
@@ -162,7 +162,7 @@ static int prepend_scheme(ctx *c, vr_jv o, int *out, const char *where) {
 #define IS(t, lit) (!strcmp((t), (lit)))
 
 /* ---- normalizers ---- */
-static int parse_normalizer(ctx *c, vr_jv o, vr_normalizer *nz, int depth) {
+static int parse_normalizer(ctx *c, vr_jcur o, vr_normalizer *nz, int depth) {
     const char *type, *s;
     size_t n;
     const char *W = "normalizer";
@@ -203,15 +203,15 @@ static int parse_normalizer(ctx *c, vr_jv o, vr_normalizer *nz, int depth) {
             return -1;
     } else if (IS(type, "Sequence")) {
         nz->type = NORM_SEQUENCE;
-        vr_jv arr, v;
-        if (!vr_jv_get(o, "normalizers", &arr) || vr_jv_type(arr) != VR_J_ARRAY) {
+        vr_jcur arr, v;
+        if (!vr_jcur_get(o, "normalizers", &arr) || vr_jcur_type(arr) != VR_JSON_ARRAY) {
             vr_tok_set_err(c->err, c->errlen, "normalizer Sequence: \"normalizers\" must be an array");
             return -1;
         }
-        nz->subs = calloc(vr_jv_size(arr) + 1, sizeof *nz->subs);
+        nz->subs = calloc(vr_jcur_len(arr) + 1, sizeof *nz->subs);
         if (!nz->subs) return -1;
-        vr_jit it;
-        for (vr_jit_begin(arr, &it); vr_jit_next(&it, NULL, NULL, &v);)
+        vr_jcur_it it;
+        for (vr_jcur_begin(arr, &it); vr_jcur_next(&it, NULL, NULL, &v);)
             if (parse_normalizer(c, v, &nz->subs[nz->n_subs++], depth + 1)) return -1;
     } else {
         vr_tok_set_err(c->err, c->errlen, "normalizer: unsupported type \"%s\"", type);
@@ -227,7 +227,7 @@ static const char GPT2_PATTERN[] = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+|
 #define WORD_CLASS "\\p{L}\\p{M}\\p{Nd}\\p{Nl}\\p{Pc}\\x{200C}\\x{200D}"
 static const char WHITESPACE_PATTERN[] = "[" WORD_CLASS "]+|[^" WORD_CLASS "\\s]+";
 
-static int parse_pretok(ctx *c, vr_jv o, vr_pretok *pt, int depth) {
+static int parse_pretok(ctx *c, vr_jcur o, vr_pretok *pt, int depth) {
     const char *type;
     const char *W = "pre_tokenizer";
     if (depth > 16) { vr_tok_set_err(c->err, c->errlen, "pre_tokenizer: nesting too deep"); return -1; }
@@ -247,8 +247,8 @@ static int parse_pretok(ctx *c, vr_jv o, vr_pretok *pt, int depth) {
         if (parse_pattern(c, o, &pt->pat, "pre_tokenizer Split") || parse_behavior(c, o, SPLIT_ISOLATED, &pt->behavior, W) ||
             opt_bool(c, o, "invert", 0, &pt->invert, W))
             return -1;
-        vr_jv b;
-        if (!vr_jv_get(o, "behavior", &b)) {
+        vr_jcur b;
+        if (!vr_jcur_get(o, "behavior", &b)) {
             vr_tok_set_err(c->err, c->errlen, "pre_tokenizer Split: missing \"behavior\"");
             return -1;
         }
@@ -288,15 +288,15 @@ static int parse_pretok(ctx *c, vr_jv o, vr_pretok *pt, int depth) {
         if (char_field(c, o, "delimiter", ' ', &pt->pat.ch, W)) return -1;
     } else if (IS(type, "Sequence")) {
         pt->type = PRE_SEQUENCE;
-        vr_jv arr, v;
-        if (!vr_jv_get(o, "pretokenizers", &arr) || vr_jv_type(arr) != VR_J_ARRAY) {
+        vr_jcur arr, v;
+        if (!vr_jcur_get(o, "pretokenizers", &arr) || vr_jcur_type(arr) != VR_JSON_ARRAY) {
             vr_tok_set_err(c->err, c->errlen, "pre_tokenizer Sequence: \"pretokenizers\" must be an array");
             return -1;
         }
-        pt->subs = calloc(vr_jv_size(arr) + 1, sizeof *pt->subs);
+        pt->subs = calloc(vr_jcur_len(arr) + 1, sizeof *pt->subs);
         if (!pt->subs) return -1;
-        vr_jit it;
-        for (vr_jit_begin(arr, &it); vr_jit_next(&it, NULL, NULL, &v);)
+        vr_jcur_it it;
+        for (vr_jcur_begin(arr, &it); vr_jcur_next(&it, NULL, NULL, &v);)
             if (parse_pretok(c, v, &pt->subs[pt->n_subs++], depth + 1)) return -1;
     } else {
         vr_tok_set_err(c->err, c->errlen, "pre_tokenizer: unsupported type \"%s\"", type);
@@ -306,16 +306,16 @@ static int parse_pretok(ctx *c, vr_jv o, vr_pretok *pt, int depth) {
 }
 
 /* ---- post-processors ---- */
-static int token_pair(ctx *c, vr_jv o, const char *key, int32_t *id, const char *where) {
-    vr_jv a, v;
+static int token_pair(ctx *c, vr_jcur o, const char *key, int32_t *id, const char *where) {
+    vr_jcur a, v;
     int64_t x;
-    if (!vr_jv_get(o, key, &a) || vr_jv_type(a) != VR_J_ARRAY || vr_jv_size(a) != 2) goto bad;
-    vr_jit it;
-    vr_jit_begin(a, &it);
-    vr_jit_next(&it, NULL, NULL, &v);
-    if (vr_jv_type(v) != VR_J_STRING) goto bad;
-    vr_jit_next(&it, NULL, NULL, &v);
-    if (vr_jv_int(v, &x) || x < 0 || x >= MAX_ID) goto bad;
+    if (!vr_jcur_get(o, key, &a) || vr_jcur_type(a) != VR_JSON_ARRAY || vr_jcur_len(a) != 2) goto bad;
+    vr_jcur_it it;
+    vr_jcur_begin(a, &it);
+    vr_jcur_next(&it, NULL, NULL, &v);
+    if (vr_jcur_type(v) != VR_JSON_STRING) goto bad;
+    vr_jcur_next(&it, NULL, NULL, &v);
+    if (vr_jcur_int64(v, &x) || x < 0 || x >= MAX_ID) goto bad;
     *id = (int32_t)x;
     return 0;
 bad:
@@ -323,7 +323,7 @@ bad:
     return -1;
 }
 
-static int parse_post(ctx *c, vr_jv o, vr_postproc *pp, int depth) {
+static int parse_post(ctx *c, vr_jcur o, vr_postproc *pp, int depth) {
     const char *type;
     const char *W = "post_processor";
     if (depth > 16) { vr_tok_set_err(c->err, c->errlen, "post_processor: nesting too deep"); return -1; }
@@ -334,43 +334,43 @@ static int parse_post(ctx *c, vr_jv o, vr_postproc *pp, int depth) {
         if (token_pair(c, o, "cls", &pp->cls, W) || token_pair(c, o, "sep", &pp->sep, W)) return -1;
     } else if (IS(type, "TemplateProcessing")) {
         pp->type = POST_TEMPLATE;
-        vr_jv single, specials, item, v;
-        if (!vr_jv_get(o, "single", &single) || vr_jv_type(single) != VR_J_ARRAY) {
+        vr_jcur single, specials, item, v;
+        if (!vr_jcur_get(o, "single", &single) || vr_jcur_type(single) != VR_JSON_ARRAY) {
             vr_tok_set_err(c->err, c->errlen, "TemplateProcessing: \"single\" must be an array");
             return -1;
         }
-        int has_specials = vr_jv_get(o, "special_tokens", &specials) && vr_jv_type(specials) == VR_J_OBJECT;
-        pp->items = calloc(vr_jv_size(single) + 1, sizeof *pp->items);
+        int has_specials = vr_jcur_get(o, "special_tokens", &specials) && vr_jcur_type(specials) == VR_JSON_OBJECT;
+        pp->items = calloc(vr_jcur_len(single) + 1, sizeof *pp->items);
         if (!pp->items) return -1;
-        vr_jit it;
-        for (vr_jit_begin(single, &it); vr_jit_next(&it, NULL, NULL, &item);) {
+        vr_jcur_it it;
+        for (vr_jcur_begin(single, &it); vr_jcur_next(&it, NULL, NULL, &item);) {
             vr_tpl_item *ti = &pp->items[pp->n_items++];
             const char *name;
             size_t nn;
-            if (vr_jv_get(item, "Sequence", &v)) {
+            if (vr_jcur_get(item, "Sequence", &v)) {
                 ti->is_seq = 1;
                 continue;
             }
-            if (!vr_jv_get(item, "SpecialToken", &v) || opt_str(c, v, "id", &name, &nn, W) <= 0) {
+            if (!vr_jcur_get(item, "SpecialToken", &v) || opt_str(c, v, "id", &name, &nn, W) <= 0) {
                 vr_tok_set_err(c->err, c->errlen, "TemplateProcessing: each item must be {\"Sequence\"} or {\"SpecialToken\": {\"id\": ...}}");
                 return -1;
             }
             char *key = dup_n(name, nn);
-            vr_jv st, ids, idv;
-            int found = key && has_specials && vr_jv_get(specials, key, &st) && vr_jv_get(st, "ids", &ids) &&
-                        vr_jv_type(ids) == VR_J_ARRAY;
+            vr_jcur st, ids, idv;
+            int found = key && has_specials && vr_jcur_get(specials, key, &st) && vr_jcur_get(st, "ids", &ids) &&
+                        vr_jcur_type(ids) == VR_JSON_ARRAY;
             free(key);
             if (!found) {
                 vr_tok_set_err(c->err, c->errlen, "TemplateProcessing: special token \"%.*s\" has no ids in \"special_tokens\"",
                            (int)(nn > 60 ? 60 : nn), name);
                 return -1;
             }
-            ti->ids = calloc(vr_jv_size(ids) + 1, sizeof *ti->ids);
+            ti->ids = calloc(vr_jcur_len(ids) + 1, sizeof *ti->ids);
             if (!ti->ids) return -1;
-            vr_jit it2;
-            for (vr_jit_begin(ids, &it2); vr_jit_next(&it2, NULL, NULL, &idv);) {
+            vr_jcur_it it2;
+            for (vr_jcur_begin(ids, &it2); vr_jcur_next(&it2, NULL, NULL, &idv);) {
                 int64_t x;
-                if (vr_jv_int(idv, &x) || x < 0 || x >= MAX_ID) {
+                if (vr_jcur_int64(idv, &x) || x < 0 || x >= MAX_ID) {
                     vr_tok_set_err(c->err, c->errlen, "TemplateProcessing: special token ids must be integers in [0, %d)", MAX_ID);
                     return -1;
                 }
@@ -379,15 +379,15 @@ static int parse_post(ctx *c, vr_jv o, vr_postproc *pp, int depth) {
         }
     } else if (IS(type, "Sequence")) {
         pp->type = POST_SEQUENCE;
-        vr_jv arr, v;
-        if (!vr_jv_get(o, "processors", &arr) || vr_jv_type(arr) != VR_J_ARRAY) {
+        vr_jcur arr, v;
+        if (!vr_jcur_get(o, "processors", &arr) || vr_jcur_type(arr) != VR_JSON_ARRAY) {
             vr_tok_set_err(c->err, c->errlen, "post_processor Sequence: \"processors\" must be an array");
             return -1;
         }
-        pp->subs = calloc(vr_jv_size(arr) + 1, sizeof *pp->subs);
+        pp->subs = calloc(vr_jcur_len(arr) + 1, sizeof *pp->subs);
         if (!pp->subs) return -1;
-        vr_jit it;
-        for (vr_jit_begin(arr, &it); vr_jit_next(&it, NULL, NULL, &v);)
+        vr_jcur_it it;
+        for (vr_jcur_begin(arr, &it); vr_jcur_next(&it, NULL, NULL, &v);)
             if (parse_post(c, v, &pp->subs[pp->n_subs++], depth + 1)) return -1;
     } else {
         vr_tok_set_err(c->err, c->errlen, "post_processor: unsupported type \"%s\"", type);
@@ -406,7 +406,7 @@ static int add_stage(vr_tokenizer *t, vr_decstage **g) {
     return 0;
 }
 
-static int parse_decoder(ctx *c, vr_jv o, vr_tokenizer *t, int depth) {
+static int parse_decoder(ctx *c, vr_jcur o, vr_tokenizer *t, int depth) {
     const char *type, *s;
     size_t n;
     const char *W = "decoder";
@@ -414,13 +414,13 @@ static int parse_decoder(ctx *c, vr_jv o, vr_tokenizer *t, int depth) {
     if (depth > 16) { vr_tok_set_err(c->err, c->errlen, "decoder: nesting too deep"); return -1; }
     if (get_type(c, o, &type, W)) return -1;
     if (IS(type, "Sequence")) {
-        vr_jv arr, v;
-        if (!vr_jv_get(o, "decoders", &arr) || vr_jv_type(arr) != VR_J_ARRAY) {
+        vr_jcur arr, v;
+        if (!vr_jcur_get(o, "decoders", &arr) || vr_jcur_type(arr) != VR_JSON_ARRAY) {
             vr_tok_set_err(c->err, c->errlen, "decoder Sequence: \"decoders\" must be an array");
             return -1;
         }
-        vr_jit it;
-        for (vr_jit_begin(arr, &it); vr_jit_next(&it, NULL, NULL, &v);)
+        vr_jcur_it it;
+        for (vr_jcur_begin(arr, &it); vr_jcur_next(&it, NULL, NULL, &v);)
             if (parse_decoder(c, v, t, depth + 1)) return -1;
         return 0;
     }
@@ -469,20 +469,20 @@ static int parse_decoder(ctx *c, vr_jv o, vr_tokenizer *t, int depth) {
 }
 
 /* ---- model ---- */
-static int parse_vocab(ctx *c, vr_jv vocab, vr_tok_model *m) {
-    if (vr_jv_type(vocab) != VR_J_OBJECT) {
+static int parse_vocab(ctx *c, vr_jcur vocab, vr_tok_model *m) {
+    if (vr_jcur_type(vocab) != VR_JSON_OBJECT) {
         vr_tok_set_err(c->err, c->errlen, "model: \"vocab\" must be an object {token: id}");
         return -1;
     }
-    size_t count = vr_jv_size(vocab), bytes = 0;
+    size_t count = vr_jcur_len(vocab), bytes = 0;
     int64_t max_id = -1;
-    vr_jit it;
+    vr_jcur_it it;
     const char *k;
     size_t kn;
-    vr_jv v;
-    for (vr_jit_begin(vocab, &it); vr_jit_next(&it, &k, &kn, &v);) {
+    vr_jcur v;
+    for (vr_jcur_begin(vocab, &it); vr_jcur_next(&it, &k, &kn, &v);) {
         int64_t id;
-        if (vr_jv_int(v, &id) || id < 0 || id >= MAX_ID) {
+        if (vr_jcur_int64(v, &id) || id < 0 || id >= MAX_ID) {
             vr_tok_set_err(c->err, c->errlen, "model vocab: token \"%.*s\" has an invalid id (need an integer in [0, %d))",
                        (int)(kn > 60 ? 60 : kn), k, MAX_ID);
             return -1;
@@ -503,12 +503,12 @@ static int parse_vocab(ctx *c, vr_jv vocab, vr_tok_model *m) {
     size_t off = 0, pend_off[64], np = 0;
     uint32_t pend_h[64];
     int more = 1;
-    vr_jit_begin(vocab, &it);
+    vr_jcur_begin(vocab, &it);
     while (more) {
         np = 0;
-        while (np < 64 && (more = vr_jit_next(&it, &k, &kn, &v))) {
+        while (np < 64 && (more = vr_jcur_next(&it, &k, &kn, &v))) {
             int64_t id;
-            vr_jv_int(v, &id);
+            vr_jcur_int64(v, &id);
             if (m->tok[id]) {
                 vr_tok_set_err(c->err, c->errlen, "model vocab: id %lld is used by two tokens", (long long)id);
                 return -1;
@@ -554,11 +554,11 @@ typedef struct {
 #define MERGE_BATCH 64
 
 /* Splits merges[rank] into its two parts. */
-static int merge_parts(ctx *c, vr_jv v, size_t rank, merge_rec *r) {
-    if (vr_jv_type(v) == VR_J_STRING) {
+static int merge_parts(ctx *c, vr_jcur v, size_t rank, merge_rec *r) {
+    if (vr_jcur_type(v) == VR_JSON_STRING) {
         const char *s;
         size_t n;
-        vr_jv_str(v, &s, &n);
+        vr_jcur_str(v, &s, &n);
         const char *sp = memchr(s, ' ', n);
         if (!sp || memchr(sp + 1, ' ', n - (size_t)(sp - s) - 1)) {
             vr_tok_set_err(c->err, c->errlen, "model merges[%zu]: expected \"left right\" with one space", rank);
@@ -570,13 +570,13 @@ static int merge_parts(ctx *c, vr_jv v, size_t rank, merge_rec *r) {
         r->n[1] = n - r->n[0] - 1;
         return 0;
     }
-    if (vr_jv_type(v) == VR_J_ARRAY && vr_jv_size(v) == 2) {
-        vr_jit i2;
-        vr_jv x, y;
-        vr_jit_begin(v, &i2);
-        vr_jit_next(&i2, NULL, NULL, &x);
-        vr_jit_next(&i2, NULL, NULL, &y);
-        if (vr_jv_str(x, &r->s[0], &r->n[0]) || vr_jv_str(y, &r->s[1], &r->n[1])) {
+    if (vr_jcur_type(v) == VR_JSON_ARRAY && vr_jcur_len(v) == 2) {
+        vr_jcur_it i2;
+        vr_jcur x, y;
+        vr_jcur_begin(v, &i2);
+        vr_jcur_next(&i2, NULL, NULL, &x);
+        vr_jcur_next(&i2, NULL, NULL, &y);
+        if (vr_jcur_str(x, &r->s[0], &r->n[0]) || vr_jcur_str(y, &r->s[1], &r->n[1])) {
             vr_tok_set_err(c->err, c->errlen, "model merges[%zu]: expected two strings", rank);
             return -1;
         }
@@ -589,12 +589,12 @@ static int merge_parts(ctx *c, vr_jv v, size_t rank, merge_rec *r) {
 /* Merges are resolved in batches: every lookup of a batch is hashed and its
  * hash slot prefetched before any is probed, so the cache misses of a big
  * vocab (three per merge) overlap instead of queuing. */
-static int parse_merges(ctx *c, vr_jv merges, vr_tok_model *m, int *touch_special) {
-    if (vr_jv_type(merges) != VR_J_ARRAY) {
+static int parse_merges(ctx *c, vr_jcur merges, vr_tok_model *m, int *touch_special) {
+    if (vr_jcur_type(merges) != VR_JSON_ARRAY) {
         vr_tok_set_err(c->err, c->errlen, "model: \"merges\" must be an array");
         return -1;
     }
-    if (vr_tok_pairmap_init(&m->merges, vr_jv_size(merges))) return -1;
+    if (vr_tok_pairmap_init(&m->merges, vr_jcur_len(merges))) return -1;
     /* symbols whose text is not input text: byte-fallback tokens and unk */
     unsigned char *special = calloc(m->n_ids + 1, 1);
     if (!special) return -1;
@@ -605,15 +605,15 @@ static int parse_merges(ctx *c, vr_jv merges, vr_tok_model *m, int *touch_specia
     merge_rec batch[MERGE_BATCH];
     vr_buf joined = {0}; /* the batch's joined tokens, back to back */
     size_t joff[MERGE_BATCH];
-    vr_jit it;
-    vr_jv v;
+    vr_jcur_it it;
+    vr_jcur v;
     size_t rank = 0, nb = 0;
     int more = 1, rc = -1;
-    vr_jit_begin(merges, &it);
+    vr_jcur_begin(merges, &it);
     while (more) {
         nb = 0;
         joined.n = 0;
-        while (nb < MERGE_BATCH && (more = vr_jit_next(&it, NULL, NULL, &v))) {
+        while (nb < MERGE_BATCH && (more = vr_jcur_next(&it, NULL, NULL, &v))) {
             merge_rec *r = &batch[nb];
             if (merge_parts(c, v, rank + nb, r)) goto done;
             const char *b = r->s[1];
@@ -661,7 +661,7 @@ done:
     return rc;
 }
 
-static int opt_dup(ctx *c, vr_jv o, const char *key, char **out, size_t *len, const char *def) {
+static int opt_dup(ctx *c, vr_jcur o, const char *key, char **out, size_t *len, const char *def) {
     const char *s;
     size_t n;
     int r = opt_str(c, o, key, &s, &n, "model");
@@ -676,18 +676,18 @@ static int opt_dup(ctx *c, vr_jv o, const char *key, char **out, size_t *len, co
     return 0;
 }
 
-static int parse_model(ctx *c, vr_jv o, vr_tok_model *m) {
+static int parse_model(ctx *c, vr_jcur o, vr_tok_model *m) {
     const char *type = NULL;
     size_t n;
-    vr_jv vocab, merges;
-    if (vr_jv_type(o) != VR_J_OBJECT) {
+    vr_jcur vocab, merges;
+    if (vr_jcur_type(o) != VR_JSON_OBJECT) {
         vr_tok_set_err(c->err, c->errlen, "\"model\" must be an object");
         return -1;
     }
     if (opt_str(c, o, "type", &type, &n, "model") < 0) return -1;
-    int has_merges = vr_jv_get(o, "merges", &merges);
+    int has_merges = vr_jcur_get(o, "merges", &merges);
     if (!type) type = has_merges ? "BPE" : "WordPiece";
-    if (!vr_jv_get(o, "vocab", &vocab)) {
+    if (!vr_jcur_get(o, "vocab", &vocab)) {
         vr_tok_set_err(c->err, c->errlen, "model: missing \"vocab\"");
         return -1;
     }
@@ -748,23 +748,23 @@ static int parse_model(ctx *c, vr_jv o, vr_tok_model *m) {
     return 0;
 }
 
-static int parse_added(ctx *c, vr_jv arr, vr_tokenizer *t) {
-    if (vr_jv_type(arr) == VR_J_NULL) return 0;
-    if (vr_jv_type(arr) != VR_J_ARRAY) {
+static int parse_added(ctx *c, vr_jcur arr, vr_tokenizer *t) {
+    if (vr_jcur_type(arr) == VR_JSON_NULL) return 0;
+    if (vr_jcur_type(arr) != VR_JSON_ARRAY) {
         vr_tok_set_err(c->err, c->errlen, "\"added_tokens\" must be an array");
         return -1;
     }
-    t->added = calloc(vr_jv_size(arr) + 1, sizeof *t->added);
+    t->added = calloc(vr_jcur_len(arr) + 1, sizeof *t->added);
     if (!t->added) return -1;
-    vr_jit it;
-    vr_jv v;
+    vr_jcur_it it;
+    vr_jcur v;
     const char *W = "added_tokens";
-    for (vr_jit_begin(arr, &it); vr_jit_next(&it, NULL, NULL, &v);) {
+    for (vr_jcur_begin(arr, &it); vr_jcur_next(&it, NULL, NULL, &v);) {
         vr_added *a = &t->added[t->n_added];
         const char *s;
         size_t n;
         int64_t id;
-        if (vr_jv_type(v) != VR_J_OBJECT || opt_str(c, v, "content", &s, &n, W) <= 0) {
+        if (vr_jcur_type(v) != VR_JSON_OBJECT || opt_str(c, v, "content", &s, &n, W) <= 0) {
             vr_tok_set_err(c->err, c->errlen, "added_tokens[%zu]: needs a string \"content\"", t->n_added);
             return -1;
         }
@@ -787,7 +787,7 @@ static int parse_added(ctx *c, vr_jv arr, vr_tokenizer *t) {
 
 int vr_tok_load_tokenizer_json(vr_tokenizer *t, const char *json, size_t len, int padded, char *err, size_t errlen) {
     ctx c = {err, errlen};
-    size_t pad = vr_tokjson_padding();
+    size_t pad = vr_jcur_padding();
     char *buf = NULL;
     if (!padded) {
         buf = malloc(len + pad);
@@ -798,33 +798,37 @@ int vr_tok_load_tokenizer_json(vr_tokenizer *t, const char *json, size_t len, in
         memcpy(buf, json, len);
         memset(buf + len, 0, pad);
     }
-    vr_tokjson_doc *doc = vr_tokjson_parse(buf ? buf : json, len, err, errlen);
+    char e[200];
+    vr_jcur_doc *doc = vr_jcur_parse(buf ? buf : json, len, e, sizeof e);
     int rc = -1;
-    if (!doc) goto done;
-    vr_jv root = vr_tokjson_root(doc), v;
-    if (vr_jv_type(root) != VR_J_OBJECT) {
+    if (!doc) {
+        vr_tok_set_err(err, errlen, "tokenizer.json is not valid JSON: %s", e);
+        goto done;
+    }
+    vr_jcur root = vr_jcur_root(doc), v;
+    if (vr_jcur_type(root) != VR_JSON_OBJECT) {
         vr_tok_set_err(err, errlen, "tokenizer.json must be a JSON object");
         goto done;
     }
-    if (!vr_jv_get(root, "model", &v)) {
+    if (!vr_jcur_get(root, "model", &v)) {
         vr_tok_set_err(err, errlen, "tokenizer.json has no \"model\"");
         goto done;
     }
     if (parse_model(&c, v, &t->model)) goto done;
-    if (vr_jv_get(root, "added_tokens", &v) && parse_added(&c, v, t)) goto done;
-    if (vr_jv_get(root, "normalizer", &v) && vr_jv_type(v) != VR_J_NULL) {
+    if (vr_jcur_get(root, "added_tokens", &v) && parse_added(&c, v, t)) goto done;
+    if (vr_jcur_get(root, "normalizer", &v) && vr_jcur_type(v) != VR_JSON_NULL) {
         t->has_normalizer = 1;
         if (parse_normalizer(&c, v, &t->normalizer, 0)) goto done;
     }
-    if (vr_jv_get(root, "pre_tokenizer", &v) && vr_jv_type(v) != VR_J_NULL) {
+    if (vr_jcur_get(root, "pre_tokenizer", &v) && vr_jcur_type(v) != VR_JSON_NULL) {
         t->has_pretok = 1;
         if (parse_pretok(&c, v, &t->pretok, 0)) goto done;
     }
-    if (vr_jv_get(root, "post_processor", &v) && vr_jv_type(v) != VR_J_NULL) {
+    if (vr_jcur_get(root, "post_processor", &v) && vr_jcur_type(v) != VR_JSON_NULL) {
         t->has_post = 1;
         if (parse_post(&c, v, &t->post, 0)) goto done;
     }
-    if (vr_jv_get(root, "decoder", &v) && vr_jv_type(v) != VR_J_NULL) {
+    if (vr_jcur_get(root, "decoder", &v) && vr_jcur_type(v) != VR_JSON_NULL) {
         t->has_decoder = 1;
         if (parse_decoder(&c, v, t, 0)) goto done;
         int stream = 0;
@@ -835,7 +839,7 @@ int vr_tok_load_tokenizer_json(vr_tokenizer *t, const char *json, size_t len, in
     }
     rc = 0;
 done:
-    vr_tokjson_free(doc);
+    vr_jcur_free(doc);
     free(buf);
     if (rc && err && !err[0]) vr_tok_set_err(err, errlen, "out of memory loading tokenizer.json");
     return rc;
@@ -860,91 +864,58 @@ static int push_pair(char ***keys, char ***vals, size_t *n, const char *k, size_
     return 0;
 }
 
-/* Copies json into a padded buffer, turning integers too big for 64 bits
- * into decimals ("1e30"-sized model_max_length values are common in
- * tokenizer_config.json, and simdjson 3.0 refuses them as integers). */
-static char *copy_widening_big_ints(const char *json, size_t len, size_t *out_len) {
-    size_t pad = vr_tokjson_padding(), extra = 0;
-    for (size_t i = 0; i < len; i++) extra += json[i] >= '0' && json[i] <= '9';
-    char *buf = malloc(len + extra / 19 * 2 + 2 + pad);
-    if (!buf) return NULL;
-    size_t k = 0;
-    int in_str = 0;
-    for (size_t i = 0; i < len;) {
-        char ch = json[i];
-        if (in_str) {
-            buf[k++] = ch;
-            i++;
-            if (ch == '\\' && i < len) buf[k++] = json[i++];
-            else if (ch == '"') in_str = 0;
-            continue;
-        }
-        if (ch == '"') in_str = 1;
-        if (ch >= '0' && ch <= '9') {
-            size_t j = i;
-            while (j < len && json[j] >= '0' && json[j] <= '9') j++;
-            memcpy(buf + k, json + i, j - i);
-            k += j - i;
-            if (j - i > 18 && (j >= len || (json[j] != '.' && json[j] != 'e' && json[j] != 'E'))) {
-                buf[k++] = '.';
-                buf[k++] = '0';
-            }
-            i = j;
-            continue;
-        }
-        buf[k++] = ch;
-        i++;
-    }
-    memset(buf + k, 0, pad);
-    *out_len = k;
-    return buf;
-}
-
 int vr_tok_load_config_json(vr_tokenizer *t, const char *json, size_t len, char *err, size_t errlen) {
-    char *buf = copy_widening_big_ints(json, len, &len);
+    /* a padded copy for the cursor (json/ reads 1e30-sized model_max_length
+     * integers as doubles) */
+    size_t pad = vr_jcur_padding();
+    char *buf = malloc(len + pad);
+    if (buf) {
+        memcpy(buf, json, len);
+        memset(buf + len, 0, pad);
+    }
     if (!buf) {
         vr_tok_set_err(err, errlen, "out of memory");
         return -1;
     }
     char e[200];
-    vr_tokjson_doc *doc = vr_tokjson_parse(buf, len, e, sizeof e);
+    vr_jcur_doc *doc = vr_jcur_parse(buf, len, e, sizeof e);
     int rc = -1;
     if (!doc) {
-        vr_tok_set_err(err, errlen, "tokenizer_config.json: %s", e);
+        vr_tok_set_err(err, errlen, "tokenizer_config.json is not valid JSON: %s", e);
         goto done;
     }
-    vr_jv root = vr_tokjson_root(doc), v;
-    if (vr_jv_type(root) != VR_J_OBJECT) {
+    vr_jcur root = vr_jcur_root(doc), v;
+    if (vr_jcur_type(root) != VR_JSON_OBJECT) {
         vr_tok_set_err(err, errlen, "tokenizer_config.json must be a JSON object");
         goto done;
     }
-    vr_jit it;
+    vr_jcur_it it;
     const char *k;
     size_t kn;
-    for (vr_jit_begin(root, &it); vr_jit_next(&it, &k, &kn, &v);) {
+    for (vr_jcur_begin(root, &it); vr_jcur_next(&it, &k, &kn, &v);) {
         const char *s;
         size_t n;
-        vr_jv content;
+        vr_jcur content;
         if (kn == 13 && !memcmp(k, "chat_template", 13)) continue;
-        if (vr_jv_str(v, &s, &n) == 0 || (vr_jv_get(v, "content", &content) && vr_jv_str(content, &s, &n) == 0))
+        if (vr_jcur_str(v, &s, &n) == 0 || (vr_jcur_get(v, "content", &content) && vr_jcur_str(content, &s, &n) == 0))
             if (push_pair(&t->cfg_keys, &t->cfg_vals, &t->n_cfg, k, kn, s, n)) goto oom;
     }
-    if (vr_jv_get(root, "chat_template", &v)) {
+    if (vr_jcur_get(root, "chat_template", &v)) {
         const char *s, *name;
         size_t n, nn;
-        if (vr_jv_str(v, &s, &n) == 0) {
+        if (vr_jcur_str(v, &s, &n) == 0) {
             if (push_pair(&t->tpl_names, &t->tpl_vals, &t->n_tpl, "default", 7, s, n)) goto oom;
-        } else if (vr_jv_type(v) == VR_J_ARRAY) {
-            vr_jv item, a, b;
-            for (vr_jit_begin(v, &it); vr_jit_next(&it, NULL, NULL, &item);) {
-                if (!vr_jv_get(item, "name", &a) || !vr_jv_get(item, "template", &b) || vr_jv_str(a, &name, &nn) ||
-                    vr_jv_str(b, &s, &n)) {
+        } else if (vr_jcur_type(v) == VR_JSON_ARRAY) {
+            vr_jcur item, a, b;
+            for (vr_jcur_begin(v, &it); vr_jcur_next(&it, NULL, NULL, &item);) {
+                if (!vr_jcur_get(item, "name", &a) || !vr_jcur_get(item, "template", &b) || vr_jcur_str(a, &name, &nn) ||
+                    vr_jcur_str(b, &s, &n)) {
                     vr_tok_set_err(err, errlen, "tokenizer_config.json: chat_template list items need string \"name\" and \"template\"");
                     goto done;
                 }
                 if (push_pair(&t->tpl_names, &t->tpl_vals, &t->n_tpl, name, nn, s, n)) goto oom;
             }
-        } else if (vr_jv_type(v) != VR_J_NULL) {
+        } else if (vr_jcur_type(v) != VR_JSON_NULL) {
             vr_tok_set_err(err, errlen, "tokenizer_config.json: chat_template must be a string or a list");
             goto done;
         }
@@ -954,7 +925,7 @@ int vr_tok_load_config_json(vr_tokenizer *t, const char *json, size_t len, char 
 oom:
     vr_tok_set_err(err, errlen, "out of memory");
 done:
-    vr_tokjson_free(doc);
+    vr_jcur_free(doc);
     free(buf);
     return rc;
 }

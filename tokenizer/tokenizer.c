@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "internal.h"
-#include "json.h"
+#include "json/json.h"
 
 /* Reads a whole file into a buffer with JSON-parser padding after it (so
  * the parser can read it in place, without a copy). */
@@ -18,7 +18,7 @@ static int read_file(const char *path, char **out, size_t *len, char *err, size_
         return -1;
     }
     struct stat st;
-    size_t pad = vr_tokjson_padding(), cap = 0, n = 0;
+    size_t pad = vr_jcur_padding(), cap = 0, n = 0;
     if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) cap = (size_t)st.st_size + 1;
     if (cap < 4096) cap = 4096;
     char *p = malloc(cap + pad);
@@ -121,7 +121,7 @@ oom:
     return -1;
 }
 
-/* padded: json has vr_tokjson_padding() readable bytes after len. */
+/* padded: json has vr_jcur_padding() readable bytes after len. */
 static int load_json(const char *json, size_t len, int padded, const char *config_json, size_t config_len,
                      vr_tokenizer **out, char *err, size_t errlen) {
     if (err && errlen) err[0] = 0;
