@@ -46,18 +46,57 @@ VR_TARGET static VR_INLINE __m256 load8(const void *p, size_t i, vr_dtype dt) {
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
 }
 
-/* score[g][i] = dot(q[g], k row i) for G heads and n rows of dim D. */
+/* Rows of K per pass of run_scores: enough independent accumulator chains
+ * (rows x heads) to cover the FMA latency, few enough to stay in the 16
+ * ymm registers with the G query vectors. */
+#define SCORE_ROWS(G) ((G) <= 2 ? 4 : (G) <= 4 ? 2 : 1)
+
+/* score[g][i] = dot(q[g], k row i) for G heads and n rows of dim D. G is a
+ * compile-time constant in every instantiation (see group_pass), so the
+ * accumulators live in registers. */
 VR_TARGET static VR_INLINE void run_scores(float score[HEADS_MAX][RUN_MAX], const float *const *qg,
-                                           int G, const void *k, vr_dtype dt, int n, int D) {
+                                           const int G, const void *k, vr_dtype dt, int n, int D) {
     const int D8 = D & ~7;
-    for (int i = 0; i < n; i++) {
+    const int RB = SCORE_ROWS(G);
+    int i = 0;
+    for (; i + RB <= n; i += RB) {
+        __m256 acc[4][HEADS_MAX];
+#pragma GCC unroll 4
+        for (int r = 0; r < RB; r++)
+#pragma GCC unroll 8
+            for (int g = 0; g < G; g++) acc[r][g] = _mm256_setzero_ps();
+        for (int d = 0; d < D8; d += 8) {
+            __m256 qv[HEADS_MAX];
+#pragma GCC unroll 8
+            for (int g = 0; g < G; g++) qv[g] = _mm256_loadu_ps(qg[g] + d);
+#pragma GCC unroll 4
+            for (int r = 0; r < RB; r++) {
+                __m256 kv = load8(k, (size_t)(i + r) * D + (size_t)d, dt);
+#pragma GCC unroll 8
+                for (int g = 0; g < G; g++) acc[r][g] = _mm256_fmadd_ps(qv[g], kv, acc[r][g]);
+            }
+        }
+#pragma GCC unroll 4
+        for (int r = 0; r < RB; r++)
+#pragma GCC unroll 8
+            for (int g = 0; g < G; g++) {
+                float s = hsum8(acc[r][g]);
+                for (int d = D8; d < D; d++)
+                    s += qg[g][d] * vr_cpu_weight_at(k, dt, (size_t)(i + r) * D + (size_t)d);
+                score[g][i + r] = s;
+            }
+    }
+    for (; i < n; i++) {
         size_t row = (size_t)i * D;
         __m256 acc[HEADS_MAX];
+#pragma GCC unroll 8
         for (int g = 0; g < G; g++) acc[g] = _mm256_setzero_ps();
         for (int d = 0; d < D8; d += 8) {
             __m256 kv = load8(k, row + (size_t)d, dt);
+#pragma GCC unroll 8
             for (int g = 0; g < G; g++) acc[g] = _mm256_fmadd_ps(_mm256_loadu_ps(qg[g] + d), kv, acc[g]);
         }
+#pragma GCC unroll 8
         for (int g = 0; g < G; g++) {
             float s = hsum8(acc[g]);
             for (int d = D8; d < D; d++) s += qg[g][d] * vr_cpu_weight_at(k, dt, row + (size_t)d);
@@ -68,7 +107,7 @@ VR_TARGET static VR_INLINE void run_scores(float score[HEADS_MAX][RUN_MAX], cons
 
 /* Turn score[g][0..n) into probabilities relative to the running maximum
  * m[g], rescaling o[g] and l[g] when the maximum grows. */
-VR_TARGET static void run_softmax(float score[HEADS_MAX][RUN_MAX], int G, int n, float scale,
+VR_TARGET static VR_INLINE void run_softmax(float score[HEADS_MAX][RUN_MAX], int G, int n, float scale,
                                   float softcap, float *m, float *l, float *const *og, int D) {
     for (int g = 0; g < G; g++) {
         float *sc = score[g];
@@ -112,21 +151,53 @@ VR_TARGET static void run_softmax(float score[HEADS_MAX][RUN_MAX], int G, int n,
     }
 }
 
+/* 8-float column chunks of V per pass of run_values: chunks x heads
+ * independent accumulator chains, as for SCORE_ROWS. */
+#define VALUE_CHUNKS(G) ((G) <= 2 ? 4 : (G) <= 4 ? 2 : 1)
+
 /* og[g] += sum_i p[g][i] * v row i. */
-VR_TARGET static VR_INLINE void run_values(float score[HEADS_MAX][RUN_MAX], int G, const void *v,
-                                           vr_dtype dt, int n, float *const *og, int D) {
+VR_TARGET static VR_INLINE void run_values(float score[HEADS_MAX][RUN_MAX], const int G,
+                                           const void *v, vr_dtype dt, int n, float *const *og,
+                                           int D) {
     const int D8 = D & ~7;
-    for (int d = 0; d < D8; d += 8) {
+    const int CB = VALUE_CHUNKS(G);
+    int d = 0;
+    for (; d + 8 * CB <= D8; d += 8 * CB) {
+        __m256 acc[4][HEADS_MAX];
+#pragma GCC unroll 4
+        for (int c = 0; c < CB; c++)
+#pragma GCC unroll 8
+            for (int g = 0; g < G; g++) acc[c][g] = _mm256_loadu_ps(og[g] + d + 8 * c);
+        for (int i = 0; i < n; i++) {
+            __m256 p[HEADS_MAX];
+#pragma GCC unroll 8
+            for (int g = 0; g < G; g++) p[g] = _mm256_broadcast_ss(&score[g][i]);
+#pragma GCC unroll 4
+            for (int c = 0; c < CB; c++) {
+                __m256 vv = load8(v, (size_t)i * D + (size_t)(d + 8 * c), dt);
+#pragma GCC unroll 8
+                for (int g = 0; g < G; g++) acc[c][g] = _mm256_fmadd_ps(p[g], vv, acc[c][g]);
+            }
+        }
+#pragma GCC unroll 4
+        for (int c = 0; c < CB; c++)
+#pragma GCC unroll 8
+            for (int g = 0; g < G; g++) _mm256_storeu_ps(og[g] + d + 8 * c, acc[c][g]);
+    }
+    for (; d < D8; d += 8) {
         __m256 acc[HEADS_MAX];
+#pragma GCC unroll 8
         for (int g = 0; g < G; g++) acc[g] = _mm256_loadu_ps(og[g] + d);
         for (int i = 0; i < n; i++) {
             __m256 vv = load8(v, (size_t)i * D + (size_t)d, dt);
+#pragma GCC unroll 8
             for (int g = 0; g < G; g++)
                 acc[g] = _mm256_fmadd_ps(_mm256_broadcast_ss(&score[g][i]), vv, acc[g]);
         }
+#pragma GCC unroll 8
         for (int g = 0; g < G; g++) _mm256_storeu_ps(og[g] + d, acc[g]);
     }
-    for (int d = D8; d < D; d++)
+    for (d = D8; d < D; d++)
         for (int g = 0; g < G; g++) {
             float s = og[g][d];
             for (int i = 0; i < n; i++) s += score[g][i] * vr_cpu_weight_at(v, dt, (size_t)i * D + (size_t)d);
@@ -134,17 +205,52 @@ VR_TARGET static VR_INLINE void run_values(float score[HEADS_MAX][RUN_MAX], int 
         }
 }
 
-VR_TARGET static VR_INLINE void attention_unit(const vr_attn_args *a, int s, int kvh, int t0,
-                                               int t1, vr_dtype dt) {
+/* Query token t against cache rows [lo, hi] for the G query heads
+ * g0 .. g0+G-1 of kv head kvh. */
+VR_TARGET static VR_INLINE void group_pass(const vr_attn_args *a, int s, int kvh, int t, int lo,
+                                           int hi, int g0, const int G, vr_dtype dt) {
     const vr_attn_meta *mt = a->meta;
     const vr_cpu_kv *kv = a->kv;
     const int D = a->head_dim;
     const int group = a->heads / a->kv_heads;
     const int bs = mt->block_size;
     const int32_t *bt = mt->block_table + (size_t)s * mt->max_blocks_per_seq;
-    const int ctx = mt->context_len[s];
     float score[HEADS_MAX][RUN_MAX];
+    const float *qg[HEADS_MAX];
+    float *og[HEADS_MAX];
+    float m[HEADS_MAX], l[HEADS_MAX];
+    for (int g = 0; g < G; g++) {
+        int h = kvh * group + g0 + g;
+        qg[g] = a->q + ((size_t)t * a->heads + h) * D;
+        og[g] = a->out + ((size_t)t * a->heads + h) * D;
+        for (int d = 0; d < D; d++) og[g][d] = 0.0f;
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+    }
+    for (int j = lo; j <= hi;) {
+        int off = j % bs;
+        int n = bs - off;
+        if (n > hi - j + 1) n = hi - j + 1;
+        if (n > RUN_MAX) n = RUN_MAX;
+        int block = bt[j / bs];
+        const void *kr = vr_cpu_kv_row(kv->k, kv, a->layer, block, kvh, off);
+        const void *vr = vr_cpu_kv_row(kv->v, kv, a->layer, block, kvh, off);
+        run_scores(score, qg, G, kr, dt, n, D);
+        run_softmax(score, G, n, a->scale, a->softcap, m, l, og, D);
+        run_values(score, G, vr, dt, n, og, D);
+        j += n;
+    }
+    for (int g = 0; g < G; g++) {
+        float inv = l[g] > 0.0f ? 1.0f / l[g] : 0.0f;
+        for (int d = 0; d < D; d++) og[g][d] *= inv;
+    }
+}
 
+VR_TARGET static VR_INLINE void attention_unit(const vr_attn_args *a, int s, int kvh, int t0,
+                                               int t1, vr_dtype dt) {
+    const vr_attn_meta *mt = a->meta;
+    const int group = a->heads / a->kv_heads;
+    const int ctx = mt->context_len[s];
     for (int t = t0; t < t1; t++) {
         int pos = mt->positions[t];
         int hi = pos < ctx - 1 ? pos : ctx - 1;
@@ -153,33 +259,17 @@ VR_TARGET static VR_INLINE void attention_unit(const vr_attn_args *a, int s, int
             lo = pos - mt->sliding_window + 1;
         for (int g0 = 0; g0 < group; g0 += HEADS_MAX) {
             int G = group - g0 < HEADS_MAX ? group - g0 : HEADS_MAX;
-            const float *qg[HEADS_MAX];
-            float *og[HEADS_MAX];
-            float m[HEADS_MAX], l[HEADS_MAX];
-            for (int g = 0; g < G; g++) {
-                int h = kvh * group + g0 + g;
-                qg[g] = a->q + ((size_t)t * a->heads + h) * D;
-                og[g] = a->out + ((size_t)t * a->heads + h) * D;
-                for (int d = 0; d < D; d++) og[g][d] = 0.0f;
-                m[g] = -INFINITY;
-                l[g] = 0.0f;
-            }
-            for (int j = lo; j <= hi;) {
-                int off = j % bs;
-                int n = bs - off;
-                if (n > hi - j + 1) n = hi - j + 1;
-                if (n > RUN_MAX) n = RUN_MAX;
-                int block = bt[j / bs];
-                const void *kr = vr_cpu_kv_row(kv->k, kv, a->layer, block, kvh, off);
-                const void *vr = vr_cpu_kv_row(kv->v, kv, a->layer, block, kvh, off);
-                run_scores(score, qg, G, kr, dt, n, D);
-                run_softmax(score, G, n, a->scale, a->softcap, m, l, og, D);
-                run_values(score, G, vr, dt, n, og, D);
-                j += n;
-            }
-            for (int g = 0; g < G; g++) {
-                float inv = l[g] > 0.0f ? 1.0f / l[g] : 0.0f;
-                for (int d = 0; d < D; d++) og[g][d] *= inv;
+            /* One constant-G copy per group size, so the accumulators of
+             * run_scores/run_values are registers, not stack arrays. */
+            switch (G) {
+            case 1: group_pass(a, s, kvh, t, lo, hi, g0, 1, dt); break;
+            case 2: group_pass(a, s, kvh, t, lo, hi, g0, 2, dt); break;
+            case 3: group_pass(a, s, kvh, t, lo, hi, g0, 3, dt); break;
+            case 4: group_pass(a, s, kvh, t, lo, hi, g0, 4, dt); break;
+            case 5: group_pass(a, s, kvh, t, lo, hi, g0, 5, dt); break;
+            case 6: group_pass(a, s, kvh, t, lo, hi, g0, 6, dt); break;
+            case 7: group_pass(a, s, kvh, t, lo, hi, g0, 7, dt); break;
+            default: group_pass(a, s, kvh, t, lo, hi, g0, 8, dt); break;
             }
         }
     }
