@@ -5,17 +5,7 @@
 #include <string.h>
 
 #include "json/json.h"
-
-static int failures;
-#define CHECK(c, ...)                                                  \
-    do {                                                               \
-        if (!(c)) {                                                    \
-            failures++;                                                \
-            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #c); \
-            fprintf(stderr, __VA_ARGS__);                              \
-            fputc('\n', stderr);                                       \
-        }                                                              \
-    } while (0)
+#include "tests/json/check.h"
 
 /* The cursor reads its input in place: give it the padding it asks for. */
 static vr_jcur_doc *parse(const char *text, char *err, size_t errlen) {

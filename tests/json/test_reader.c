@@ -6,17 +6,7 @@
 #include <string.h>
 
 #include "json/json.h"
-
-static int failures;
-#define CHECK(c, ...)                                                  \
-    do {                                                               \
-        if (!(c)) {                                                    \
-            failures++;                                                \
-            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #c); \
-            fprintf(stderr, __VA_ARGS__);                              \
-            fputc('\n', stderr);                                       \
-        }                                                              \
-    } while (0)
+#include "tests/json/check.h"
 
 static vr_jdoc *parse(const char *s, char *err, size_t errlen) { return vr_jdoc_parse(s, strlen(s), err, errlen); }
 
