@@ -106,12 +106,13 @@ size_t locate(error_code &error, padded_string_view text, size_t max_depth) {
             if (!(k = utf8_seq(s + i, n - i))) return i;
         return n;
     case UNESCAPED_CHARS: {
-        /* the first raw control byte that is not whitespace between tokens */
+        /* the first raw control byte inside a string (or anywhere, unless it
+         * is whitespace between tokens) */
         int in_str = 0;
         for (size_t i = 0; i < n; i++) {
             if (in_str && s[i] == '\\') i++;
             else if (s[i] == '"') in_str = !in_str;
-            else if (s[i] < 0x20 && (in_str || (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')))
+            else if (s[i] < 0x20 && (in_str || (s[i] != '\t' && s[i] != '\n' && s[i] != '\r')))
                 return i;
         }
         return n;
@@ -123,7 +124,9 @@ size_t locate(error_code &error, padded_string_view text, size_t max_depth) {
      * which is exactly where the bad scalar starts. */
     ondemand::parser p;
     ondemand::document doc;
-    if (p.allocate(n ? n : 1, max_depth) || p.iterate(text).get(doc)) return n;
+    /* room above max_depth: walk() stops at the limit itself, before
+     * On-Demand would step past its own (an assertion, or worse) */
+    if (p.allocate(n ? n : 1, max_depth + 2) || p.iterate(text).get(doc)) return n;
     ondemand::value root;
     error_code e = doc.get_value().get(root);
     if (!e) e = walk(root, max_depth);
