@@ -20,6 +20,7 @@ void vr_engine_options_default(vr_engine_options *o) {
     memset(o, 0, sizeof *o);
     o->device = "auto";
     o->dtype = "auto";
+    o->kv_cache_dtype = "auto";
     o->enable_prefix_caching = 1;
     o->max_logprobs = 20;
     o->generation_config = "auto";
@@ -140,8 +141,9 @@ static int engine_init(vr_engine *e, const vr_engine_options *o, int num_blocks,
     e->sync_init = 1;
     e->last_step_end = vr_now();
     if (!o->quiet)
-        fprintf(stderr, "vireo: KV cache: %ld tokens, %d blocks, max concurrency %.2fx at max_model_len %d\n",
-                in->kv_tokens, num_blocks, (double)in->kv_tokens / in->max_model_len, in->max_model_len);
+        fprintf(stderr, "vireo: KV cache: %ld tokens, %d blocks, max concurrency %.2fx at max_model_len %d (%s)\n",
+                in->kv_tokens, num_blocks, (double)in->kv_tokens / in->max_model_len, in->max_model_len,
+                in->kv_cache_dtype);
     if (!o->no_thread) {
         e->thread_alive = 1;
         if (pthread_create(&e->thread, NULL, engine_thread, e)) {

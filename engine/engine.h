@@ -80,6 +80,8 @@ typedef struct vr_engine_options {
                                        only (empty text) when no tokenizer.json */
     const char *device;             /* "auto" (default), "cpu", "cuda", "hip" */
     const char *dtype;              /* "auto" (default), "bfloat16", "float16", "float32" */
+    const char *kv_cache_dtype;     /* K/V storage: "auto" (default: the weights' dtype,
+                                       as vLLM), "bfloat16", "float16", "float32" */
     int num_threads;                /* CPU threads, 0 = one per core */
     int max_model_len;              /* 0 = max_position_embeddings of the model */
     int max_num_seqs;               /* running sequences cap, 0 = 256 */
@@ -118,6 +120,7 @@ typedef struct vr_engine_info {
     const char *model_path;
     const char *architecture; /* as in config.json */
     const char *dtype;        /* "F32", "BF16", "F16" */
+    const char *kv_cache_dtype; /* K/V storage dtype, same names */
     const char *device;       /* backend name */
     const char *pooling;      /* "last" or "mean" */
     int vocab_size;

@@ -13,6 +13,7 @@ static vr_kv_cache_desc desc_for(const vr_model *m, int num_blocks, int block_si
         .block_size = block_size,
         .num_kv_heads = m->cfg.num_kv_heads,
         .head_dim = m->cfg.head_dim,
+        .dtype = m->kv_dtype,
     };
     return d;
 }
@@ -77,3 +78,5 @@ void vr_kv_cache_copy_blocks(vr_kv_cache *kv, const int32_t *src, const int32_t 
             return;
     kv->m->be->ops->kv_copy_blocks(kv->m->be, kv->handle, src, dst, n);
 }
+
+vr_dtype vr_kv_cache_dtype(const vr_kv_cache *kv) { return kv->desc.dtype; }

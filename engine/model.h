@@ -81,6 +81,9 @@ typedef struct vr_model vr_model;
 typedef struct vr_model_load_opts {
     vr_dtype dtype;      /* requested compute/storage dtype; only used when force_dtype */
     int force_dtype;     /* 0 = "auto": keep the file's dtype */
+    vr_dtype kv_dtype;   /* KV cache storage dtype; only used when force_kv_dtype */
+    int force_kv_dtype;  /* 0 = "auto": the weights' dtype as loaded (as vLLM's
+                            kv_cache_dtype "auto"): a bf16 model keeps K/V in bf16 */
 } vr_model_load_opts;
 
 /* Load the model folder `dir` onto `be`. On failure returns nonzero and writes
@@ -97,6 +100,8 @@ size_t vr_kv_cache_bytes_per_block(const vr_model *m, int block_size);
 int vr_kv_cache_create(vr_model *m, int num_blocks, int block_size, vr_kv_cache **out,
                        char *err, size_t errlen);
 void vr_kv_cache_free(vr_kv_cache *kv);
+/* Storage dtype of K/V (every backend stores f32, bf16 and f16). */
+vr_dtype vr_kv_cache_dtype(const vr_kv_cache *kv);
 int vr_kv_cache_num_blocks(const vr_kv_cache *kv);
 int vr_kv_cache_block_size(const vr_kv_cache *kv);
 void vr_kv_cache_copy_blocks(vr_kv_cache *kv, const int32_t *src, const int32_t *dst, int n);

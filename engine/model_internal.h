@@ -90,6 +90,7 @@ struct vr_model {
     float *inv_freq; /* device [rotary_dim / 2] */
     vr_rope rope;
     vr_scratch s;
+    vr_dtype kv_dtype; /* asked-for KV cache storage dtype (see vr_model_load_opts) */
 };
 
 struct vr_kv_cache {

@@ -152,6 +152,12 @@ static int load_weights(vr_model *m, const vr_model_load_opts *opts, char *err, 
                     &m->embed, err, errlen))
         return -1;
     m->cfg.dtype = m->embed.dt;
+    m->kv_dtype = opts && opts->force_kv_dtype ? opts->kv_dtype : m->cfg.dtype;
+    if (vr_dtype_size(m->kv_dtype) == 0) {
+        snprintf(err, errlen, "requested KV cache dtype %d is not one of F32, F16, BF16",
+                 (int)m->kv_dtype);
+        return -1;
+    }
     m->layers = calloc((size_t)c->num_layers, sizeof *m->layers);
     if (!m->layers) {
         snprintf(err, errlen, "out of memory");

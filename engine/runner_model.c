@@ -63,15 +63,16 @@ static char *read_all(const char *path, size_t *len) {
     return buf;
 }
 
-static int parse_dtype(const char *s, vr_model_load_opts *lo, char *err, size_t errlen) {
-    memset(lo, 0, sizeof *lo);
+/* "auto" (or NULL) leaves *force at 0; otherwise sets *dt and *force. */
+static int parse_dtype(const char *flag, const char *s, vr_dtype *dt, int *force, char *err,
+                       size_t errlen) {
     if (!s || !strcmp(s, "auto")) return 0;
-    lo->force_dtype = 1;
-    if (!strcmp(s, "bfloat16") || !strcmp(s, "bf16")) lo->dtype = VR_BF16;
-    else if (!strcmp(s, "float16") || !strcmp(s, "half") || !strcmp(s, "fp16")) lo->dtype = VR_F16;
-    else if (!strcmp(s, "float32") || !strcmp(s, "float") || !strcmp(s, "fp32")) lo->dtype = VR_F32;
+    *force = 1;
+    if (!strcmp(s, "bfloat16") || !strcmp(s, "bf16")) *dt = VR_BF16;
+    else if (!strcmp(s, "float16") || !strcmp(s, "half") || !strcmp(s, "fp16")) *dt = VR_F16;
+    else if (!strcmp(s, "float32") || !strcmp(s, "float") || !strcmp(s, "fp32")) *dt = VR_F32;
     else {
-        snprintf(err, errlen, "--dtype: '%s' is not one of auto, bfloat16, float16, float32", s);
+        snprintf(err, errlen, "%s: '%s' is not one of auto, bfloat16, float16, float32", flag, s);
         return -1;
     }
     return 0;
@@ -133,8 +134,11 @@ int vr_engine_load_model(vr_engine *e, const vr_engine_options *o, vr_engine_inf
         snprintf(err, errlen, "pooling: '%s' is not one of auto, last, mean", o->pooling);
         return VR_E_INVALID;
     }
-    vr_model_load_opts lo;
-    if (parse_dtype(o->dtype, &lo, err, errlen)) return VR_E_INVALID;
+    vr_model_load_opts lo = {0};
+    if (parse_dtype("--dtype", o->dtype, &lo.dtype, &lo.force_dtype, err, errlen) ||
+        parse_dtype("--kv-cache-dtype", o->kv_cache_dtype, &lo.kv_dtype, &lo.force_kv_dtype, err,
+                    errlen))
+        return VR_E_INVALID;
     vr_backend_options bo = {.device = o->device ? o->device : "auto", .num_threads = o->num_threads};
     e->be = vr_backend_create(&bo, err, errlen);
     if (!e->be) return VR_E_LOAD;
@@ -198,6 +202,7 @@ int vr_engine_load_model(vr_engine *e, const vr_engine_options *o, vr_engine_inf
         return VR_E_LOAD;
     }
     if (vr_kv_cache_create(e->model, (int)nb, bs, &e->kv, err, errlen)) return VR_E_LOAD;
+    in->kv_cache_dtype = vr_dtype_name(vr_kv_cache_dtype(e->kv));
     *num_blocks = (int)nb;
     return 0;
 }

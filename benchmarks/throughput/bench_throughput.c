@@ -29,7 +29,7 @@ static void on_output(void *user, const vr_output_delta *d) {
 static void usage(FILE *f) {
     fprintf(f, "usage: vireo bench throughput MODEL --num-prompts N --input-len I --output-len O\n"
                "       [--max-num-seqs C] [--max-num-batched-tokens B] [--threads T]\n"
-               "       [--kv-cache-memory-bytes X] [--dtype D] [--seed S] [--json]\n");
+               "       [--kv-cache-memory-bytes X] [--dtype D] [--kv-cache-dtype D] [--seed S] [--json]\n");
 }
 
 int vr_bench_throughput_main(int argc, char **argv) {
@@ -56,6 +56,7 @@ int vr_bench_throughput_main(int argc, char **argv) {
         else if (!strcmp(a, "--threads")) o.num_threads = atoi(v);
         else if (!strcmp(a, "--kv-cache-memory-bytes")) o.kv_cache_memory_bytes = (size_t)strtoull(v, NULL, 10);
         else if (!strcmp(a, "--dtype")) o.dtype = v;
+        else if (!strcmp(a, "--kv-cache-dtype")) o.kv_cache_dtype = v;
         else if (!strcmp(a, "--seed")) seed = strtoull(v, NULL, 10);
         else { fprintf(stderr, "bench throughput: unknown flag %s\n", a); usage(stderr); return 2; }
     }

@@ -129,7 +129,8 @@ static void usage(FILE *f) {
             "            --repetition-penalty R --presence-penalty P --frequency-penalty F\n"
             "            --ignore-eos --n N --stop STR (repeatable)\n"
             "  engine:   --max-num-seqs C --max-num-batched-tokens B --kv-cache-memory-bytes X\n"
-            "            --block-size B --max-model-len L --threads T --dtype D --device D\n"
+            "            --block-size B --max-model-len L --threads T --dtype D --kv-cache-dtype D\n"
+            "            --device D\n"
             "            --no-enable-prefix-caching --generation-config auto|vllm|DIR\n"
             "  output:   --json (one line per prompt and sample)\n"
             "--prompts-file: one text prompt per line (empty lines skipped).\n");
@@ -210,6 +211,7 @@ int vr_cmd_generate(int argc, char **argv) {
         else if (!strcmp(a, "--max-model-len")) { NEEDV(); o.max_model_len = atoi(v); }
         else if (!strcmp(a, "--threads")) { NEEDV(); o.num_threads = atoi(v); }
         else if (!strcmp(a, "--dtype")) { NEEDV(); o.dtype = v; }
+        else if (!strcmp(a, "--kv-cache-dtype")) { NEEDV(); o.kv_cache_dtype = v; }
         else if (!strcmp(a, "--device")) { NEEDV(); o.device = v; }
         else if (!strcmp(a, "--generation-config")) { NEEDV(); o.generation_config = v; }
         else if (!strcmp(a, "--no-enable-prefix-caching")) o.enable_prefix_caching = 0;

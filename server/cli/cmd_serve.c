@@ -37,6 +37,7 @@ static const flag flags[] = {
     {"--kv-cache-memory-bytes", F_BYTES, "KV cache size in bytes (suffixes K M G allowed)"},
     {"--kv-cache-memory", F_BYTES, "same as --kv-cache-memory-bytes"},
     {"--dtype", F_STR, "auto | bfloat16 | float16 | float32"},
+    {"--kv-cache-dtype", F_STR, "KV cache storage: auto (the weights' dtype) | bfloat16 | float16 | float32"},
     {"--device", F_STR, "auto | cpu | cuda | hip"},
     {"--seed", F_INT, "base seed for requests without one"},
     {"--generation-config", F_STR, "auto | vllm | DIR (sampling defaults)"},
@@ -241,6 +242,7 @@ int vr_cmd_serve(int argc, char **argv) {
                 return 2;
             }
         } else if (!strcmp(fn, "--dtype")) o.engine.dtype = val;
+        else if (!strcmp(fn, "--kv-cache-dtype")) o.engine.kv_cache_dtype = val;
         else if (!strcmp(fn, "--device")) o.engine.device = val;
         else if (!strcmp(fn, "--seed")) o.engine.seed = (uint64_t)n;
         else if (!strcmp(fn, "--generation-config")) o.engine.generation_config = val;

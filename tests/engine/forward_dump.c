@@ -10,6 +10,7 @@
  * PLAN is whitespace-separated text:
  *   model DIR
  *   threads T  block_size B  num_blocks N  dtype auto|f32|bf16|f16
+ *   kv_dtype auto|f32|bf16|f16   (auto: the weights' dtype)
  *   kind logits|hidden
  *   seqs S
  *     LEN id id ... (S times: each sequence's whole token list)
@@ -58,17 +59,26 @@ static int expect(FILE *f, const char *word) {
     return 0;
 }
 
+static vr_dtype dtype_named(const char *s) {
+    return strcmp(s, "f32") == 0 ? VR_F32 : strcmp(s, "bf16") == 0 ? VR_BF16 : VR_F16;
+}
+
 static int read_header(FILE *f, plan *p) {
-    char dt[16];
+    char dt[16], kvdt[16];
     if (expect(f, "model") || fscanf(f, "%4095s", p->model) != 1 || expect(f, "threads") ||
         fscanf(f, "%d", &p->threads) != 1 || expect(f, "block_size") ||
         fscanf(f, "%d", &p->block_size) != 1 || expect(f, "num_blocks") ||
-        fscanf(f, "%d", &p->num_blocks) != 1 || expect(f, "dtype") || fscanf(f, "%15s", dt) != 1)
+        fscanf(f, "%d", &p->num_blocks) != 1 || expect(f, "dtype") || fscanf(f, "%15s", dt) != 1 ||
+        expect(f, "kv_dtype") || fscanf(f, "%15s", kvdt) != 1)
         return -1;
     memset(&p->opts, 0, sizeof p->opts);
     if (strcmp(dt, "auto") != 0) {
         p->opts.force_dtype = 1;
-        p->opts.dtype = strcmp(dt, "f32") == 0 ? VR_F32 : strcmp(dt, "bf16") == 0 ? VR_BF16 : VR_F16;
+        p->opts.dtype = dtype_named(dt);
+    }
+    if (strcmp(kvdt, "auto") != 0) {
+        p->opts.force_kv_dtype = 1;
+        p->opts.kv_dtype = dtype_named(kvdt);
     }
     char kind[16];
     if (expect(f, "kind") || fscanf(f, "%15s", kind) != 1)

@@ -27,7 +27,12 @@ import numpy as np
 # float32 rounding; bf16 presets use the same bf16 weights as the reference
 # (decoded exactly), so only activation rounding differs, but through
 # softmax and several layers it compounds more.
-TOL = {"f32": 1e-4, "bf16": 1e-3, "f16-forced": 3e-2}
+# A bf16 KV cache (what "auto" gives a bf16 model) is emulated by the
+# reference, but its K/V come from float64 math: an element lying on a bf16
+# rounding boundary can round the other way, one bf16 step (2^-8 relative),
+# and a token attending mostly to that position shows it (3.6e-3 seen), so
+# those plans get "bf16-kv"; plans with f32 K/V keep the tighter bounds.
+TOL = {"f32": 1e-4, "bf16": 1e-3, "bf16-kv": 1e-2, "f16-forced": 3e-2}
 F32_PRESETS = ["llama3-tiny-f32", "qwen2-tiny-f32", "qwen3-tiny-f32", "mistral-tiny-f32"]
 BF16_PRESETS = ["llama3-tiny-bf16", "qwen2-tiny-bf16", "qwen3-tiny-bf16", "mistral-tiny-bf16"]
 GREEDY_TOKENS = 32
@@ -41,10 +46,10 @@ def prompts(vocab, seed):
 
 
 def write_plan(path, model, seqs, steps, kind, threads=2, block_size=16, num_blocks=256,
-               dtype="auto"):
+               dtype="auto", kv_dtype="auto"):
     with open(path, "w") as f:
-        f.write("model %s\nthreads %d block_size %d num_blocks %d dtype %s\nkind %s\n"
-                % (model, threads, block_size, num_blocks, dtype, kind))
+        f.write("model %s\nthreads %d block_size %d num_blocks %d dtype %s kv_dtype %s\nkind %s\n"
+                % (model, threads, block_size, num_blocks, dtype, kv_dtype, kind))
         f.write("seqs %d\n" % len(seqs))
         for s in seqs:
             f.write("%d %s\n" % (len(s), " ".join(map(str, s))))
@@ -76,6 +81,17 @@ def run_dump(dump, model, seqs, steps, tmp, **kw):
             np.fromfile(hid, dtype="<f4").astype(np.float64))
 
 
+def kv_storage(preset, kw):
+    """The dtype vireo stores K/V in for this plan ("auto": the weights' dtype
+    as loaded), as the reference's kv_round: None for f32, else "bf16"/"f16"."""
+    kv = kw.get("kv_dtype", "auto")
+    if kv == "auto":
+        kv = kw.get("dtype", "auto")
+    if kv == "auto":
+        kv = "bf16" if "bf16" in preset else "f32"
+    return None if kv == "f32" else kv
+
+
 def row_errors(got, want):
     scale = np.maximum(np.abs(want).max(axis=1), 1e-30)
     return np.abs(got - want).max(axis=1) / scale
@@ -90,6 +106,7 @@ class Checker:
     def case(self, preset, model_dir, m, name, seqs, steps, tol, **kw):
         """Run one plan (logits of the last few tokens of each chunk, hidden
         states of every token) and compare both with the reference."""
+        m.kv_round = kv_storage(preset, kw)
         hid_ref = [self.ref.hidden(m, s) for s in seqs]
         all_steps = [[(s, n, n) for s, n, _ in st] for st in steps]
         logits, hid = run_dump(self.dump, model_dir, seqs, steps, self.tmp, **kw)
@@ -106,7 +123,8 @@ class Checker:
                 want = want @ m.lm_head.T
             err = row_errors(got, want)
             worst = float(err.max())
-            key = (preset, kind + ("/" + kw["dtype"] if "dtype" in kw else ""))
+            key = (preset, kind + "".join("/%s=%s" % (k, kw[k]) for k in ("dtype", "kv_dtype")
+                                          if k in kw))
             self.worst[key] = max(self.worst.get(key, 0.0), worst)
             if not worst < tol:
                 i = int(err.argmax())
@@ -127,7 +145,7 @@ def chunks_of(total, sizes):
 def check_preset(chk, preset, models_dir, greedy):
     model_dir = os.path.join(models_dir, preset)
     m = chk.ref.load_model(model_dir)
-    tol = TOL["bf16" if "bf16" in preset else "f32"]
+    tol = TOL["bf16-kv" if "bf16" in preset else "f32"]
     P = prompts(m.vocab, 7)
     # 1. whole prefills, one sequence per step
     for n in (1, 7, 64, 300):
@@ -157,6 +175,9 @@ def check_preset(chk, preset, models_dir, greedy):
     if "bf16" in preset:
         chk.case(preset, model_dir, m, "as-f32", [P[64]], [[(0, 64, 4)]], TOL["f32"],
                  dtype="f32")
+        # K/V kept in f32 beside bf16 weights (--kv-cache-dtype float32)
+        chk.case(preset, model_dir, m, "kv-f32", [P[300]], [[(0, 300, 8)]], TOL["bf16"],
+                 kv_dtype="f32")
     else:
         chk.case(preset, model_dir, m, "as-f16", [P[64]], [[(0, 64, 4)]], TOL["f16-forced"],
                  dtype="f16")

@@ -36,7 +36,7 @@ static int argmax(const float *v, int n) {
 static void run_preset(vr_backend *gpu, vr_backend *cpu, const char *dir, const char *preset) {
     char path[2048], err[512];
     snprintf(path, sizeof path, "%s/%s", dir, preset);
-    vr_model_load_opts opts = {VR_F32, 0};
+    vr_model_load_opts opts = {.dtype = VR_F32};
     vr_model *mc = NULL, *mg = NULL;
     vr_kv_cache *kc = NULL, *kg = NULL;
     if (vr_model_load(path, &opts, cpu, &mc, err, sizeof err) ||

@@ -114,6 +114,10 @@ class Model:
         self.eps = cfg.get("rms_norm_eps", 1e-6)
         self.vocab = cfg["vocab_size"]
         self.qk_norm = arch == "Qwen3ForCausalLM"
+        # Storage dtype of the KV cache being emulated: None keeps K/V exact;
+        # "bf16" / "f16" round each new K (after RoPE) and V to nearest even,
+        # as an engine storing its cache in that dtype does.
+        self.kv_round = None
         self.windows = [self._window(i) for i in range(self.n_layers)]
         self.lm_head = w["lm_head.weight"] if "lm_head.weight" in w else None
         if self.lm_head is None:
@@ -229,6 +233,17 @@ def _rope(x, pos, inv, scale):
     return np.concatenate([out, x[..., r:]], axis=-1) if r < x.shape[-1] else out
 
 
+def _round_to(x, kind):
+    """x rounded to bf16 or f16 (nearest even), back in float64. The value is
+    first rounded to float32, the precision the engine computes K and V in."""
+    f = np.asarray(x, dtype=np.float32)
+    if kind == "f16":
+        return f.astype(np.float16).astype(np.float64)
+    b = f.view(np.uint32).astype(np.uint64)
+    b = (b + 0x7FFF + ((b >> 16) & 1)) & 0xFFFF0000
+    return b.astype(np.uint32).view(np.float32).astype(np.float64)
+
+
 def _rms(x, w, eps):
     return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps) * w
 
@@ -257,6 +272,8 @@ def _layer(m, i, x, pos, cache, inv, scale):
         q = _rms(q, w[p + "self_attn.q_norm.weight"], m.eps)
         k = _rms(k, w[p + "self_attn.k_norm.weight"], m.eps)
     q, k = _rope(q, pos, inv, scale), _rope(k, pos, inv, scale)
+    if m.kv_round:
+        k, v = _round_to(k, m.kv_round), _round_to(v, m.kv_round)
     if cache[i] is not None:
         k = np.concatenate([cache[i][0], k])
         v = np.concatenate([cache[i][1], v])
