@@ -254,6 +254,39 @@ static void test_sizes(void) {
     free(t);
 }
 
+/* Random byte mutations of a valid document: each is parsed or refused with
+ * a positioned one-line message (and ASan watches). */
+static void test_mutations(void) {
+    const char *good = "{\"a\": [1, -2.5e-3, true, false, null, \"x\\u00e9\\ud83d\\ude00\\n\"],"
+                       " \"b\": {\"c\": {\"d\": [[], {}, \"\xc3\xa9\"]}}, \"e\": 12345678901234567890123}";
+    size_t n = strlen(good);
+    char *buf = malloc(n + 1), err[256];
+    const char pick[] = "{}[],:\"\\-.0123456789eE+tfnu \n\x01\xff\xc3";
+    unsigned seed = 12345;
+    int refused = 0;
+    for (int iter = 0; iter < 3000; iter++) {
+        memcpy(buf, good, n);
+        int edits = 1 + iter % 3;
+        for (int k = 0; k < edits; k++) {
+            seed = seed * 1103515245u + 12345u;
+            size_t at = (seed >> 8) % n;
+            seed = seed * 1103515245u + 12345u;
+            buf[at] = pick[(seed >> 8) % (sizeof pick - 1)];
+        }
+        seed = seed * 1103515245u + 12345u;
+        size_t len = iter % 5 == 0 ? (seed >> 8) % (n + 1) : n; /* sometimes cut short too */
+        err[0] = 0;
+        vr_jdoc *d = vr_jdoc_parse(buf, len, err, sizeof err);
+        if (!d) {
+            refused++;
+            CHECK(!strncmp(err, "line ", 5) && strstr(err, " col ") && !strchr(err, '\n'), "mutation %d: %s", iter, err);
+        }
+        vr_jdoc_free(d);
+    }
+    CHECK(refused > 1000, "refused %d of 3000", refused);
+    free(buf);
+}
+
 static void test_no_error_buffer(void) {
     /* err may be NULL or empty */
     CHECK(vr_jdoc_parse("[", 1, NULL, 0) == NULL, "NULL err");
@@ -271,6 +304,7 @@ int main(void) {
     test_big_integers();
     test_depth();
     test_sizes();
+    test_mutations();
     test_no_error_buffer();
     if (failures) {
         fprintf(stderr, "json_test_reader: %d failure(s)\n", failures);
