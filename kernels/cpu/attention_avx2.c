@@ -205,6 +205,18 @@ VR_TARGET static VR_INLINE void run_values(float score[HEADS_MAX][RUN_MAX], cons
         }
 }
 
+/* Prefetch n rows of K and V from (block, kvh, off) into L2. */
+VR_TARGET static VR_INLINE void prefetch_run(const vr_cpu_kv *kv, int layer, int block, int kvh,
+                                             int off, int n, int D) {
+    size_t bytes = (size_t)n * (size_t)D * kv->esize;
+    const char *k = vr_cpu_kv_row(kv->k, kv, layer, block, kvh, off);
+    const char *v = vr_cpu_kv_row(kv->v, kv, layer, block, kvh, off);
+    for (size_t b = 0; b < bytes; b += 64) {
+        _mm_prefetch(k + b, _MM_HINT_T1);
+        _mm_prefetch(v + b, _MM_HINT_T1);
+    }
+}
+
 /* Query token t against cache rows [lo, hi] for the G query heads
  * g0 .. g0+G-1 of kv head kvh. */
 VR_TARGET static VR_INLINE void group_pass(const vr_attn_args *a, int s, int kvh, int t, int lo,
@@ -235,6 +247,11 @@ VR_TARGET static VR_INLINE void group_pass(const vr_attn_args *a, int s, int kvh
         int block = bt[j / bs];
         const void *kr = vr_cpu_kv_row(kv->k, kv, a->layer, block, kvh, off);
         const void *vr = vr_cpu_kv_row(kv->v, kv, a->layer, block, kvh, off);
+        int jn = j + n;
+        if (jn <= hi) /* the next run sits in another block, where no hardware
+                         prefetcher will look: ask for it while this one computes */
+            prefetch_run(kv, a->layer, bt[jn / bs], kvh, jn % bs,
+                         hi - jn + 1 < bs - jn % bs ? hi - jn + 1 : bs - jn % bs, D);
         run_scores(score, qg, G, kr, dt, n, D);
         run_softmax(score, G, n, a->scale, a->softcap, m, l, og, D);
         run_values(score, G, vr, dt, n, og, D);
