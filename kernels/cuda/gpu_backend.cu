@@ -351,6 +351,7 @@ static const vr_backend_ops gpu_ops = {
     gpu_write_kv,
     gpu_attention,
     gpu_gather_rows,
+    nullptr, /* matmul_multi: the engine issues one matmul per weight */
 };
 
 static vr_backend *create(int device_index, char *err, size_t errlen) {
