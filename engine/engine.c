@@ -275,9 +275,13 @@ int vr_engine_submit(vr_engine *e, const char *request_id, vr_request_kind kind,
                      vr_output_fn fn, void *user, char *err, size_t errlen) {
     if (!e || !request_id) {
         snprintf(err, errlen, "request_id: missing");
+        vr_sampling_params_drop_processor(p); /* ours whatever happens */
         return VR_E_INVALID;
     }
-    if (vr_request_validate(&e->info, kind, prompt, n_prompt, p, err, errlen)) return VR_E_INVALID;
+    if (vr_request_validate(&e->info, kind, prompt, n_prompt, p, err, errlen)) {
+        vr_sampling_params_drop_processor(p);
+        return VR_E_INVALID;
+    }
     pthread_mutex_lock(&e->mu);
     uint64_t seed = vr_rng_u64(e->opt.seed, 0x5eed, e->arrivals++);
     pthread_mutex_unlock(&e->mu);

@@ -184,6 +184,18 @@ typedef struct vr_sampling_params {
     const float *logit_bias_vals;
     int n_logit_bias;
     const char *cache_salt;   /* prefix cache isolation key, NULL = none */
+    /* Per-request logits processor: the same contract as the engine's
+     * (vr_logits_info above), run right after it, for each sequence of this
+     * request only (guided decoding). The user state is per request: the
+     * processor keys any per-sequence state by seq_index and advances it by
+     * the output tokens new since its last call (n_output may also go back:
+     * then it starts over). vr_engine_submit takes ownership of
+     * logits_processor_user whatever it returns: logits_processor_free (if
+     * set) is called on it exactly once, when the request ends for any
+     * reason or is refused. */
+    vr_logits_processor_fn logits_processor; /* NULL = none */
+    void *logits_processor_user;
+    void (*logits_processor_free)(void *user);
 } vr_sampling_params;
 
 /* vLLM defaults, overridden by the model's generation_config.json values

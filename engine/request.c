@@ -124,17 +124,26 @@ static void *dup_mem(const void *src, size_t n) {
 
 static char *dup_str(const char *s) { return s ? dup_mem(s, strlen(s) + 1) : NULL; }
 
+void vr_sampling_params_drop_processor(const vr_sampling_params *p) {
+    if (p && p->logits_processor_free && p->logits_processor_user)
+        p->logits_processor_free(p->logits_processor_user);
+}
+
 vr_request *vr_request_create(const char *id, vr_request_kind kind, const int32_t *prompt,
                               int n_prompt, const vr_sampling_params *p, int priority,
                               vr_output_fn fn, void *user, const vr_engine_info *info,
                               const struct vr_tokenizer *tok, uint64_t default_seed) {
     vr_request *r = calloc(1, sizeof *r);
-    if (!r) return NULL;
+    if (!r) {
+        vr_sampling_params_drop_processor(p);
+        return NULL;
+    }
     r->id = dup_str(id ? id : "");
     r->kind = kind;
     if (p) r->p = *p;
     else vr_sampling_params_default(&r->p, NULL);
     if (kind == VR_REQ_EMBED) {
+        vr_sampling_params_drop_processor(&r->p); /* embeddings sample nothing */
         vr_sampling_params_default(&r->p, NULL);
         r->p.n = 1;
     }
@@ -205,6 +214,7 @@ vr_request *vr_request_create(const char *id, vr_request_kind kind, const int32_
 
 void vr_request_destroy(vr_request *r) {
     if (!r) return;
+    vr_sampling_params_drop_processor(&r->p);
     for (int i = 0; r->outs && i < r->n; i++) {
         vr_seq_out *o = &r->outs[i];
         if (o->detok) vr_detok_free(o->detok);

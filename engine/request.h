@@ -71,7 +71,11 @@ typedef struct vr_request {
 int vr_request_validate(const vr_engine_info *info, vr_request_kind kind, const int32_t *prompt,
                         int n_prompt, const vr_sampling_params *p, char *err, size_t errlen);
 
-/* Copy everything a validated submission needs. NULL when out of memory. */
+/* Frees p's per-request logits processor state (engine.h), if any. */
+void vr_sampling_params_drop_processor(const vr_sampling_params *p);
+
+/* Copy everything a validated submission needs. NULL when out of memory.
+ * Owns p's logits processor state from here on, even when it fails. */
 vr_request *vr_request_create(const char *id, vr_request_kind kind, const int32_t *prompt,
                               int n_prompt, const vr_sampling_params *p, int priority,
                               vr_output_fn fn, void *user, const vr_engine_info *info,

@@ -59,7 +59,7 @@ static int has_processors(const vr_sample_ctx *c) {
 void vr_sampler_apply_logit_processors(const vr_sample_ctx *c, float *logits, int vocab,
                                        vr_sampler_scratch *s) {
     const vr_sampling_params *p = c->p;
-    if (c->proc) {
+    if (c->proc || p->logits_processor) {
         vr_logits_info info = {
             .engine = c->engine,
             .request_id = c->request_id,
@@ -69,7 +69,9 @@ void vr_sampler_apply_logit_processors(const vr_sample_ctx *c, float *logits, in
             .output = c->output,
             .n_output = c->n_output,
         };
-        c->proc(c->proc_user, &info, logits, vocab);
+        if (c->proc) c->proc(c->proc_user, &info, logits, vocab);
+        /* then the request's own (guided decoding) */
+        if (p->logits_processor) p->logits_processor(p->logits_processor_user, &info, logits, vocab);
     }
     if (!has_processors(c)) return;
     /* allowed tokens: everything else -inf (count[] marks the allowed set) */

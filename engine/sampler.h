@@ -1,6 +1,7 @@
 /* engine/sampler.h — private: turn one row of logits into one token.
  *
- * Order (vLLM's): the engine's logits processor (if any) -> allowed-token
+ * Order (vLLM's): the engine's logits processor (if any) -> the request's
+ * (vr_sampling_params.logits_processor) -> allowed-token
  * mask, min_tokens mask, logit_bias -> repetition / frequency / presence
  * penalties -> greedy (temperature < 1e-5) or temperature -> min_p -> top_k
  * -> top_p -> draw.

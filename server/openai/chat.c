@@ -6,11 +6,16 @@
 #include "server/openai/openai.h"
 
 /* tool_choice: "none" always works; "auto" (the default when tools are
- * given) needs a tool-call parser like vLLM; forced choices ("required", a
- * named function) need constrained decoding, which this server lacks.
- * Sets *auto_tools when tool calls are to be parsed out of the output. */
-static int check_tool_choice(vr_server *s, const vr_json *body, int *auto_tools, vr_field_err *e) {
+ * given) needs a tool-call parser like vLLM; "required" and a named function
+ * work without one, as in vLLM: the output is constrained (server/guided)
+ * to a JSON list of calls, or to the named function's arguments object.
+ * Sets *auto_tools when tool calls are to be parsed out of the output, and
+ * *forced / *named for the constrained choices. */
+static int check_tool_choice(vr_server *s, const vr_json *body, int *auto_tools, vr_tool_choice *forced,
+                             const char **named, vr_field_err *e) {
     *auto_tools = 0;
+    *forced = VR_TOOL_CHOICE_AUTO;
+    *named = NULL;
     const vr_json *tools = vr_jget(body, "tools");
     int has_tools = tools && tools->type == VR_JSON_ARRAY && tools->u.arr.n > 0;
     const vr_json *tc = vr_jget(body, "tool_choice");
@@ -27,9 +32,35 @@ static int check_tool_choice(vr_server *s, const vr_json *body, int *auto_tools,
         *auto_tools = has_tools;
         return 0;
     }
-    if (!strcmp(choice, "required") || !strcmp(choice, "named"))
-        return vr_field_fail(e, "tool_choice", "tool_choice \"%s\" is not supported by this server", choice);
+    if (!strcmp(choice, "required")) {
+        if (!has_tools)
+            return vr_field_fail(e, "tool_choice", "tool_choice \"required\" needs a non-empty `tools` list");
+        *forced = VR_TOOL_CHOICE_REQUIRED;
+        return 0;
+    }
+    if (!strcmp(choice, "named") && tc && tc->type == VR_JSON_OBJECT) {
+        const vr_json *type = vr_jget(tc, "type");
+        const vr_json *name = vr_jget(vr_jget(tc, "function"), "name");
+        if ((type && (type->type != VR_JSON_STRING || strcmp(type->u.str.s, "function"))) || !name ||
+            name->type != VR_JSON_STRING || !name->u.str.len)
+            return vr_field_fail(e, "tool_choice",
+                                 "tool_choice must be {\"type\": \"function\", \"function\": {\"name\": ...}}");
+        if (!has_tools)
+            return vr_field_fail(e, "tool_choice", "tool_choice names function '%.100s' but no `tools` were given",
+                                 name->u.str.s);
+        *forced = VR_TOOL_CHOICE_NAMED;
+        *named = name->u.str.s;
+        return 0;
+    }
     return vr_field_fail(e, "tool_choice", "tool_choice must be \"none\", \"auto\", \"required\" or a named function");
+}
+
+/* The named function must be one of `tools` (validated by now). */
+static int check_named_tool(const vr_json *body, const char *named, vr_field_err *e) {
+    const vr_json *tools = vr_jget(body, "tools");
+    for (size_t i = 0; i < tools->u.arr.n; i++)
+        if (!strcmp(vr_jget(vr_jget(&tools->u.arr.items[i], "function"), "name")->u.str.s, named)) return 0;
+    return vr_field_fail(e, "tool_choice", "tool_choice names function '%.100s', which is not in `tools`", named);
 }
 
 void vr_route_chat(vr_server *s, vr_http_conn *c, const vr_http_req *r) {
@@ -43,13 +74,16 @@ void vr_route_chat(vr_server *s, vr_http_conn *c, const vr_http_req *r) {
     vr_prep *prep = NULL;
     if (vr_parse_params(s, body, VR_API_CHAT, &p, &e)) goto bad;
     int auto_tools = 0;
-    if (check_tool_choice(s, body, &auto_tools, &e)) goto bad;
+    vr_tool_choice forced;
+    const char *named;
+    if (check_tool_choice(s, body, &auto_tools, &forced, &named, &e)) goto bad;
     prep = vr_prep_new(s);
     if (!prep) {
         vr_send_error(c, 500, NULL, "out of memory");
         goto out;
     }
     if (vr_chat_context(s, body, &ctx, &prep->continue_final, &prep->final_content, &e)) goto bad;
+    if (named && check_named_tool(body, named, &e)) goto bad;
     prep->ctx_len = ctx.len;
     prep->ctx = vr_sb_take(&ctx);
     prep->add_special = p.add_special_tokens;
@@ -72,10 +106,10 @@ void vr_route_chat(vr_server *s, vr_http_conn *c, const vr_http_req *r) {
             vr_gen_set_echo(g, 1, texts, lens);
         }
     }
-    if (auto_tools || s->opt.reasoning_parser) {
+    if (auto_tools || forced || s->opt.reasoning_parser) {
         /* names the model may call (others stay text), from `tools` */
         const vr_json *tools = vr_jget(body, "tools");
-        size_t n = auto_tools ? tools->u.arr.n : 0;
+        size_t n = auto_tools || forced ? tools->u.arr.n : 0;
         const char **names = n ? calloc(n, sizeof *names) : NULL;
         for (size_t i = 0; names && i < n; i++)
             names[i] = vr_jget(vr_jget(&tools->u.arr.items[i], "function"), "name")->u.str.s;
@@ -83,8 +117,11 @@ void vr_route_chat(vr_server *s, vr_http_conn *c, const vr_http_req *r) {
         int think_off = kw && kw->type == VR_JSON_BOOL && !kw->u.b;
         const vr_json *ptc = vr_jget(body, "parallel_tool_calls");
         int max_calls = ptc && ptc->type == VR_JSON_BOOL && !ptc->u.b ? 1 : 0;
-        vr_gen_set_parsers(g, auto_tools ? s->opt.tool_call_parser : NULL, s->opt.reasoning_parser, think_off, max_calls,
-                           names, names ? n : 0);
+        /* A constrained output is JSON from its first token: there is no
+         * think block to look for. */
+        vr_gen_set_parsers(g, auto_tools ? s->opt.tool_call_parser : NULL, forced ? NULL : s->opt.reasoning_parser,
+                           think_off, max_calls, names, names ? n : 0);
+        if (forced) vr_gen_set_guided(g, forced, named);
     }
     vr_gen_launch(g, prep, doc, 0);
     return;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "server/openai/openai.h"
+#include "server/guided/guided.h"
 #include "server/parsers/parsers.h"
 
 /* A client whose unsent output grows past this is too slow to keep up;
@@ -68,6 +69,8 @@ struct vr_gen {
     int think_off, max_calls;
     const char **tool_names;
     size_t n_tool_names;
+    vr_tool_choice tool_choice;  /* AUTO unless "required" / named */
+    const char *named_function;  /* points into the request document */
     /* embeddings */
     int base64;
     long long dimensions;
@@ -198,6 +201,38 @@ void vr_gen_set_parsers(vr_gen *g, const char *tool_parser, const char *reasonin
     g->max_calls = max_calls;
     g->tool_names = tool_names; /* owned; point into the request document */
     g->n_tool_names = n_tool_names;
+}
+
+void vr_gen_set_guided(vr_gen *g, vr_tool_choice choice, const char *named_function) {
+    g->use_parser = 1;
+    g->tool_choice = choice;
+    g->named_function = named_function;
+}
+
+/* The per-request logits processor of a constrained choice; the engine
+ * owns it from vr_engine_submit on. Each submission gets its own. */
+static int add_guided(vr_gen *g, vr_sampling_params *sp, char *err, size_t errlen) {
+    vr_server *s = g->s;
+    const vr_guided_vocab *v = s->tok ? vr_guided_vocab_for(s->tok) : NULL;
+    if (!v) {
+        snprintf(err, errlen, "tool_choice \"required\" / named needs the model's tokenizer");
+        return -1;
+    }
+    vr_jshape *shape =
+        g->tool_choice == VR_TOOL_CHOICE_REQUIRED
+            ? vr_jshape_new(VR_JSHAPE_TOOL_CALLS, g->tool_names, (int)g->n_tool_names, g->max_calls, err, errlen)
+            : vr_jshape_new(VR_JSHAPE_OBJECT, NULL, 0, 0, err, errlen);
+    if (!shape) return -1;
+    vr_guided_proc *proc = vr_guided_proc_new(shape, v, sp->n, s->info->eos_ids, s->info->n_eos);
+    if (!proc) {
+        vr_jshape_free(shape);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    sp->logits_processor = vr_guided_logits;
+    sp->logits_processor_user = proc;
+    sp->logits_processor_free = vr_guided_proc_free;
+    return 0;
 }
 
 /* Tool-call ids: "chatcmpl-tool-" + 24 hex digits, unique per process. */
@@ -844,7 +879,12 @@ void vr_gen_on_event(vr_outev *e) {
             if (e->text_len && vr_parser_feed(ch->parser, e->text, e->text_len)) set_error(g, 500, "out of memory");
             if (e->finished) {
                 if (vr_parser_finish(ch->parser)) set_error(g, 500, "out of memory");
-                if (vr_parser_tool_calls(ch->parser) > 0 && strcmp(ch->finish_reason, "abort"))
+                /* A named function is not a "tool_calls" finish in vLLM;
+                 * a constrained list cut by the length limit stays
+                 * "length" (its complete calls are still returned). */
+                int forced = g->tool_choice != VR_TOOL_CHOICE_AUTO;
+                if (vr_parser_tool_calls(ch->parser) > 0 && strcmp(ch->finish_reason, "abort") &&
+                    g->tool_choice != VR_TOOL_CHOICE_NAMED && (!forced || !strcmp(ch->finish_reason, "stop")))
                     snprintf(ch->finish_reason, sizeof ch->finish_reason, "tool_calls");
                 unsigned warn = vr_parser_warnings(ch->parser);
                 if (warn & (VR_WARN_MALFORMED_CALL | VR_WARN_ABORTED_CALL | VR_WARN_UNKNOWN_TOOL))
@@ -949,7 +989,8 @@ void vr_gen_submit(vr_gen *g, vr_prep *prep) {
         po.think_start = g->think_off ? VR_THINK_OFF
                          : prep->rendered && vr_prompt_opens_think(prep->rendered, prep->rendered_len) ? VR_THINK_OPEN
                                                                                                      : VR_THINK_DEFAULT;
-        po.tool_choice = VR_TOOL_CHOICE_AUTO;
+        po.tool_choice = g->tool_choice;
+        po.named_function = g->named_function;
         po.tool_names = g->tool_names;
         po.n_tool_names = g->n_tool_names;
         po.max_calls = g->max_calls;
@@ -1010,9 +1051,15 @@ void vr_gen_submit(vr_gen *g, vr_prep *prep) {
             sub->index = i;
             if (np > 1) snprintf(sub->id, sizeof sub->id, "%s-%d", g->id, i);
             else snprintf(sub->id, sizeof sub->id, "%s", g->id);
-            rc = vr_engine_submit(s->engine, sub->id, g->api == VR_API_EMBEDDING ? VR_REQ_EMBED : VR_REQ_GENERATE, ids,
-                                  (int)n, &g->p.sp, g->p.priority, vr_server_on_output, sub, err, sizeof err);
-            status = status_of(rc);
+            vr_sampling_params sp = g->p.sp;
+            if (g->tool_choice != VR_TOOL_CHOICE_AUTO && add_guided(g, &sp, err, sizeof err)) {
+                rc = VR_E_NOMEM;
+                status = 500;
+            } else {
+                rc = vr_engine_submit(s->engine, sub->id, g->api == VR_API_EMBEDDING ? VR_REQ_EMBED : VR_REQ_GENERATE,
+                                      ids, (int)n, &sp, g->p.priority, vr_server_on_output, sub, err, sizeof err);
+                status = status_of(rc);
+            }
             if (rc == VR_E_OK) {
                 sub->submitted = 1;
                 g->n_live++;

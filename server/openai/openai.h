@@ -4,6 +4,7 @@
 #ifndef VR_SERVER_OPENAI_H
 #define VR_SERVER_OPENAI_H
 
+#include "server/parsers/parsers.h"
 #include "server/server_impl.h"
 
 /* ---- field access with errors that name the field (fields.c) ---- */
@@ -102,6 +103,10 @@ void vr_gen_set_echo(vr_gen *g, int n, const char *const *texts, const size_t *l
  * calls). tool_names (malloc'd array, taken) may be NULL. */
 void vr_gen_set_parsers(vr_gen *g, const char *tool_parser, const char *reasoning_parser, int think_off, int max_calls,
                         const char **tool_names, size_t n_tool_names);
+/* Chat tool_choice "required" / named (a function of `tools`, name pointing
+ * into the request document): constrain the output (server/guided) and
+ * parse it as that choice's JSON. Call after vr_gen_set_parsers. */
+void vr_gen_set_guided(vr_gen *g, vr_tool_choice choice, const char *named_function);
 int vr_gen_echo_requested(const vr_gen *g);
 /* Embeddings output options. */
 void vr_gen_set_embedding(vr_gen *g, int base64, long long dimensions);

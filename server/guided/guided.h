@@ -1,0 +1,123 @@
+/* server/guided/guided.h — guided (constrained) decoding for JSON outputs.
+ *
+ * Three layers, each usable on its own:
+ *
+ *  1. vr_jpda: a byte-level pushdown automaton that accepts exactly the
+ *     outputs of one shape (vr_jshape): any JSON object, or the list of tool
+ *     calls that tool_choice "required" asks for,
+ *     [{"name": <one of the names>, "parameters": {...}}, ...]. It is a small
+ *     fixed-size value, so it can be copied freely (the mask walk keeps one
+ *     per trie depth).
+ *  2. vr_guided_vocab: every token's bytes in a byte trie (preorder, each
+ *     node knows where its subtree ends), built once per tokenizer and shared
+ *     read-only by all requests. vr_guided_mask walks it depth-first from an
+ *     automaton state and marks exactly the tokens whose bytes keep the
+ *     automaton alive; a rejected byte skips the whole subtree.
+ *  3. vr_guided_proc: an engine per-request logits processor (engine.h)
+ *     holding one automaton per sequence.
+ *
+ * Rules of the language (documented in README.md): no whitespace before the
+ * root value and nothing after it (only EOS may follow); at most
+ * VR_JPDA_MAX_WS whitespace bytes in a row between tokens; nesting at most
+ * VR_JPDA_MAX_DEPTH containers; strings are valid UTF-8 with no control
+ * bytes, \u escapes pair surrogates, and \u0000 is refused (C consumers).
+ */
+#ifndef VR_GUIDED_H
+#define VR_GUIDED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+
+struct vr_tokenizer;
+
+#define VR_JPDA_MAX_DEPTH 32
+#define VR_JPDA_MAX_WS 8
+
+typedef enum {
+    VR_JSHAPE_OBJECT = 0,  /* any JSON object (named tool choice, json_object) */
+    VR_JSHAPE_TOOL_CALLS,  /* [{"name": NAME, "parameters": {...}}, ...] */
+} vr_jshape_kind;
+
+/* The shape an output must have. Built once per request, immutable after;
+ * automata point into it, so it must outlive them. */
+typedef struct vr_jshape {
+    vr_jshape_kind kind;
+    int max_calls;  /* TOOL_CALLS: 0 = any number (>= 1), else at most this */
+    int n_names;    /* TOOL_CALLS: the allowed names, JSON-escaped, sorted */
+    char **names;
+    size_t *name_lens;
+} vr_jshape;
+
+/* names are raw (unescaped) strings; copied. Returns NULL on a bad argument
+ * (TOOL_CALLS with no names, an empty name) or no memory, with err set. */
+vr_jshape *vr_jshape_new(vr_jshape_kind kind, const char *const *names, int n_names, int max_calls,
+                         char *err, size_t errlen);
+void vr_jshape_free(vr_jshape *s);
+
+typedef struct vr_jpda {
+    const vr_jshape *shape;
+    uint32_t stack;      /* bit d: container d is an array (1) or object (0) */
+    const char *lit;     /* literal being matched (keywords, skeleton keys) */
+    uint16_t pos;        /* position in lit / in the name being matched */
+    uint16_t elo, ehi;   /* names still matching: [elo, ehi) of shape->names */
+    uint16_t ncalls;     /* calls closed so far */
+    uint16_t cp;         /* \u escape being read */
+    uint8_t phase;       /* where in the shape's skeleton */
+    uint8_t st;          /* lexical state inside a free JSON value */
+    uint8_t depth;       /* open containers of the free value */
+    uint8_t ws;          /* whitespace bytes in a row */
+    uint8_t u;           /* hex digits / UTF-8 continuation bytes left */
+    uint8_t ulo, uhi;    /* range of the next UTF-8 continuation byte */
+    uint8_t flags;
+} vr_jpda;
+
+void vr_jpda_init(vr_jpda *a, const vr_jshape *shape);
+/* 0: the byte keeps the output a viable prefix (a changed); -1: it does not
+ * (a is then garbage: feed a copy when probing). */
+int vr_jpda_feed(vr_jpda *a, uint8_t c);
+int vr_jpda_feed_all(vr_jpda *a, const char *s, size_t n); /* same, for bytes */
+/* 1 when a complete value has been read: only EOS may follow. */
+int vr_jpda_done(const vr_jpda *a);
+/* 1 between characters of a string of the free value: every "plain" token
+ * (no '"', '\\' or control byte; whole UTF-8 characters) keeps it viable
+ * and in the same state. The mask uses this to skip most of the walk. */
+int vr_jpda_in_string(const vr_jpda *a);
+
+/* ---- the vocabulary trie ---- */
+
+typedef struct vr_guided_vocab vr_guided_vocab;
+
+/* From explicit token bytes (tests): bytes[i] of lens[i] bytes for token i;
+ * lens[i] == 0 or excluded[i] (may be NULL) leaves token i out. */
+vr_guided_vocab *vr_guided_vocab_new(int n_tokens, const char *const *bytes, const size_t *lens,
+                                     const uint8_t *excluded);
+void vr_guided_vocab_free(vr_guided_vocab *v);
+/* The trie of a tokenizer's vocabulary, with special tokens left out; built
+ * on first use and cached for the life of the process (thread-safe). NULL
+ * when out of memory. */
+const vr_guided_vocab *vr_guided_vocab_for(const struct vr_tokenizer *t);
+int vr_guided_vocab_size(const vr_guided_vocab *v);
+/* Token id's bytes (NULL, *len 0 when left out). */
+const char *vr_guided_vocab_token(const vr_guided_vocab *v, int id, size_t *len);
+
+/* allowed[0..vocab size) = 1 for every token whose bytes, fed to a copy of
+ * a, are all accepted; else 0. Returns how many were allowed. */
+int vr_guided_mask(const vr_guided_vocab *v, const vr_jpda *a, uint8_t *allowed);
+
+/* ---- the per-request logits processor ---- */
+
+typedef struct vr_guided_proc vr_guided_proc;
+
+/* shape and vocab are taken by reference and must outlive the processor
+ * (shape is owned by it: freed in vr_guided_proc_free). n_seqs: the
+ * request's n. eos_ids: the tokens that end a sequence (copied). */
+vr_guided_proc *vr_guided_proc_new(vr_jshape *shape, const vr_guided_vocab *vocab, int n_seqs,
+                                   const int *eos_ids, int n_eos);
+/* vr_logits_processor_fn: everything but the viable tokens goes to -inf;
+ * once the value is complete only EOS stays. */
+void vr_guided_logits(void *user, const vr_logits_info *info, float *logits, int vocab_size);
+void vr_guided_proc_free(void *user);
+
+#endif

@@ -1,0 +1,83 @@
+/* server/guided/shape.c — vr_jshape: what the output must look like. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/guided/guided.h"
+
+/* The name as it appears between the quotes of a JSON string: the model
+ * writes it escaped, the automaton compares bytes. */
+static char *json_escape(const char *s, size_t *out_len) {
+    size_t n = strlen(s);
+    char *o = malloc(n * 6 + 1);
+    if (!o) return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') { o[k++] = '\\'; o[k++] = (char)c; }
+        else if (c < 0x20) k += (size_t)snprintf(o + k, 7, "\\u%04x", c);
+        else o[k++] = (char)c;
+    }
+    o[k] = 0;
+    *out_len = k;
+    return o;
+}
+
+static int cmp_names(const void *x, const void *y) {
+    const char *a = *(const char *const *)x, *b = *(const char *const *)y;
+    return strcmp(a, b); /* bytewise: a prefix sorts before its extensions */
+}
+
+vr_jshape *vr_jshape_new(vr_jshape_kind kind, const char *const *names, int n_names, int max_calls,
+                         char *err, size_t errlen) {
+    if (kind == VR_JSHAPE_TOOL_CALLS && (n_names <= 0 || n_names > 65535)) {
+        snprintf(err, errlen, "tool calls need between 1 and 65535 function names");
+        return NULL;
+    }
+    vr_jshape *s = calloc(1, sizeof *s);
+    if (!s) goto oom;
+    s->kind = kind;
+    s->max_calls = max_calls > 0 ? max_calls : 0;
+    if (kind != VR_JSHAPE_TOOL_CALLS) return s;
+    s->names = calloc((size_t)n_names, sizeof *s->names);
+    s->name_lens = calloc((size_t)n_names, sizeof *s->name_lens);
+    if (!s->names || !s->name_lens) goto oom;
+    for (int i = 0; i < n_names; i++) {
+        if (!names[i] || !*names[i]) {
+            snprintf(err, errlen, "function name %d is empty", i);
+            vr_jshape_free(s);
+            return NULL;
+        }
+        size_t len;
+        char *e = json_escape(names[i], &len);
+        if (!e) goto oom;
+        if (len > 65535) {
+            free(e);
+            snprintf(err, errlen, "function name %d is too long", i);
+            vr_jshape_free(s);
+            return NULL;
+        }
+        s->names[s->n_names++] = e;
+    }
+    qsort(s->names, (size_t)s->n_names, sizeof *s->names, cmp_names);
+    int k = 0; /* drop duplicates: the automaton wants distinct names */
+    for (int i = 0; i < s->n_names; i++) {
+        if (k && !strcmp(s->names[k - 1], s->names[i])) { free(s->names[i]); continue; }
+        s->names[k++] = s->names[i];
+    }
+    s->n_names = k;
+    for (int i = 0; i < k; i++) s->name_lens[i] = strlen(s->names[i]);
+    return s;
+oom:
+    snprintf(err, errlen, "out of memory");
+    vr_jshape_free(s);
+    return NULL;
+}
+
+void vr_jshape_free(vr_jshape *s) {
+    if (!s) return;
+    for (int i = 0; i < s->n_names; i++) free(s->names[i]);
+    free(s->names);
+    free(s->name_lens);
+    free(s);
+}
