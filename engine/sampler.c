@@ -201,33 +201,41 @@ static inline float exp_nonpos(float x) {
 }
 
 /* The two passes over the whole vocabulary (max, exp) in GCC/Clang vector
- * extensions: 4 floats at a time on any target (an SSE register on plain
- * x86-64), where the scalar loops would not vectorize under strict IEEE
- * rules. Results equal exp_nonpos() lane by lane. */
-typedef float v8f __attribute__((vector_size(16)));
-typedef int32_t v8i __attribute__((vector_size(16)));
+ * extensions: 8 floats at a time (two SSE registers on plain x86-64, where
+ * the scalar loops would not vectorize under strict IEEE rules). Results
+ * equal exp_nonpos() lane by lane. On x86-64 with ifunc support both passes
+ * also get an AVX2 clone picked at load time (one ymm register per vector).
+ * AVX2 alone implies no FMA, so the clone rounds exactly like the default
+ * one and samples stay identical across machines. */
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+#define VL 8 /* lanes of v8f */
+/* A scalar in every lane. Spelled out rather than mixing vector and scalar
+ * operands, which targets that evaluate float in double (s390x) refuse. */
+#define V8(s) ((v8f){(s), (s), (s), (s), (s), (s), (s), (s)})
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__gnu_linux__) && !defined(__clang__)
+#define VR_VOCAB_PASS __attribute__((target_clones("avx2", "default")))
+#else
+#define VR_VOCAB_PASS
+#endif
 
-static inline v8f v8_load(const float *p) {
-    v8f v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
+/* Macros, not functions: a function returning a 32-byte vector would change
+ * the calling convention between the default and the AVX2 code (-Wpsabi). */
+#define v8_load(p) (__extension__({ v8f v_; memcpy(&v_, (p), sizeof v_); v_; }))
+#define v8_select(mask, a, b) /* mask ? a : b */ \
+    ((v8f)(((v8i)(a) & (mask)) | ((v8i)(b) & ~(mask))))
 
-static inline v8f v8_select(v8i mask, v8f a, v8f b) { /* mask ? a : b */
-    return (v8f)(((v8i)a & mask) | ((v8i)b & ~mask));
-}
-
-static float max_of(const float *x, int n) {
+VR_VOCAB_PASS static float max_of(const float *x, int n) {
     float mx = -INFINITY;
     int i = 0;
-    if (n >= 8) {
-        v8f m0 = v8_load(x), m1 = v8_load(x + 4);
-        for (i = 8; i + 8 <= n; i += 8) {
-            v8f a = v8_load(x + i), b = v8_load(x + i + 4);
+    if (n >= 2 * VL) {
+        v8f m0 = v8_load(x), m1 = m0;
+        for (i = VL; i + 2 * VL <= n; i += 2 * VL) {
+            v8f a = v8_load(x + i), b = v8_load(x + i + VL);
             m0 = v8_select(a > m0, a, m0);
             m1 = v8_select(b > m1, b, m1);
         }
-        for (int k = 0; k < 4; k++) {
+        for (int k = 0; k < VL; k++) {
             mx = m0[k] > mx ? m0[k] : mx;
             mx = m1[k] > mx ? m1[k] : mx;
         }
@@ -237,22 +245,21 @@ static float max_of(const float *x, int n) {
 }
 
 /* w[i] = exp((x[i] - mx) * inv_t) */
-static void exp_scaled(const float *x, int n, float mx, float inv_t, float *w) {
+VR_VOCAB_PASS static void exp_scaled(const float *x, int n, float mx, float inv_t, float *w) {
     int i = 0;
-    const v8f lo = {-87, -87, -87, -87};
-    const v8f zero = {0};
-    for (; i + 4 <= n; i += 4) {
-        v8f a = (v8_load(x + i) - mx) * inv_t;
+    const v8f zero = V8(0.0f), lo = V8(-87.0f), vmx = V8(mx), vinv = V8(inv_t);
+    for (; i + VL <= n; i += VL) {
+        v8f a = (v8_load(x + i) - vmx) * vinv;
         v8i under = a < lo;
         v8f xc = v8_select(under, lo, a);
-        v8f nf = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-        v8f r = xc - nf * 0.693359375f + nf * 2.12194440e-4f;
-        v8f q = r * 1.9875691500e-4f + 1.3981999507e-3f;
-        q = q * r + 8.3334519073e-3f;
-        q = q * r + 4.1665795894e-2f;
-        q = q * r + 1.6666665459e-1f;
-        q = q * r + 5.0000001201e-1f;
-        v8f e = q * r * r + r + 1.0f;
+        v8f nf = (xc * V8(1.44269504088896341f) + V8(12582912.0f)) - V8(12582912.0f);
+        v8f r = xc - nf * V8(0.693359375f) + nf * V8(2.12194440e-4f);
+        v8f q = r * V8(1.9875691500e-4f) + V8(1.3981999507e-3f);
+        q = q * r + V8(8.3334519073e-3f);
+        q = q * r + V8(4.1665795894e-2f);
+        q = q * r + V8(1.6666665459e-1f);
+        q = q * r + V8(5.0000001201e-1f);
+        v8f e = q * r * r + r + V8(1.0f);
         v8i ni = __builtin_convertvector(nf, v8i);
         v8f sc = (v8f)((ni + 127) << 23);
         v8f out = v8_select(under, zero, e * sc);
