@@ -95,4 +95,8 @@ void vr_guided_logits(void *user, const vr_logits_info *info, float *logits, int
     }
     for (int v = 0; v < vocab_size; v++)
         if (v >= nv || !p->allowed[v]) logits[v] = -INFINITY;
+    /* an EOS the tokenizer does not mark special has bytes, and may have
+     * passed the mask: the value is not complete, so it may not end */
+    for (int i = 0; i < p->n_eos; i++)
+        if (p->eos[i] >= 0 && p->eos[i] < vocab_size) logits[p->eos[i]] = -INFINITY;
 }

@@ -101,6 +101,9 @@ static int build_trie(const vr_guided_vocab *v, trie *t, const uint8_t *keep, in
     }
     while (plen > 0) t->nodes[path[--plen]].skip = t->n_nodes;
     free(path);
+    /* shared prefixes made far fewer nodes than bytes: give the rest back */
+    node *fit = realloc(t->nodes, (t->n_nodes ? t->n_nodes : 1) * sizeof *t->nodes);
+    if (fit) t->nodes = fit;
     return 0;
 }
 

@@ -106,7 +106,12 @@ void vr_route_chat(vr_server *s, vr_http_conn *c, const vr_http_req *r) {
             vr_gen_set_echo(g, 1, texts, lens);
         }
     }
-    if (auto_tools || forced || s->opt.reasoning_parser) {
+    /* response_format json_object: any JSON object as content (a forced
+     * tool choice, itself constrained, takes precedence as in vLLM) */
+    const vr_json *rf_type = vr_jget(vr_jget(body, "response_format"), "type");
+    int json_object = !forced && rf_type && rf_type->type == VR_JSON_STRING && !strcmp(rf_type->u.str.s, "json_object");
+    if (json_object) vr_gen_set_json_object(g);
+    if (auto_tools || forced || (s->opt.reasoning_parser && !json_object)) {
         /* names the model may call (others stay text), from `tools` */
         const vr_json *tools = vr_jget(body, "tools");
         size_t n = auto_tools || forced ? tools->u.arr.n : 0;

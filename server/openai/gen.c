@@ -71,6 +71,7 @@ struct vr_gen {
     size_t n_tool_names;
     vr_tool_choice tool_choice;  /* AUTO unless "required" / named */
     const char *named_function;  /* points into the request document */
+    int json_object;             /* response_format json_object */
     /* embeddings */
     int base64;
     long long dimensions;
@@ -209,13 +210,15 @@ void vr_gen_set_guided(vr_gen *g, vr_tool_choice choice, const char *named_funct
     g->named_function = named_function;
 }
 
-/* The per-request logits processor of a constrained choice; the engine
+void vr_gen_set_json_object(vr_gen *g) { g->json_object = 1; }
+
+/* The per-request logits processor of a constrained output; the engine
  * owns it from vr_engine_submit on. Each submission gets its own. */
 static int add_guided(vr_gen *g, vr_sampling_params *sp, char *err, size_t errlen) {
     vr_server *s = g->s;
     const vr_guided_vocab *v = s->tok ? vr_guided_vocab_for(s->tok) : NULL;
     if (!v) {
-        snprintf(err, errlen, "tool_choice \"required\" / named needs the model's tokenizer");
+        snprintf(err, errlen, "constrained output (tool_choice required / named, json_object) needs the model's tokenizer");
         return -1;
     }
     vr_jshape *shape =
@@ -1052,7 +1055,7 @@ void vr_gen_submit(vr_gen *g, vr_prep *prep) {
             if (np > 1) snprintf(sub->id, sizeof sub->id, "%s-%d", g->id, i);
             else snprintf(sub->id, sizeof sub->id, "%s", g->id);
             vr_sampling_params sp = g->p.sp;
-            if (g->tool_choice != VR_TOOL_CHOICE_AUTO && add_guided(g, &sp, err, sizeof err)) {
+            if ((g->tool_choice != VR_TOOL_CHOICE_AUTO || g->json_object) && add_guided(g, &sp, err, sizeof err)) {
                 rc = VR_E_NOMEM;
                 status = 500;
             } else {

@@ -27,9 +27,11 @@ static int check_unsupported(const vr_json *body, vr_api api, vr_field_err *e) {
         const vr_json *t = vr_jget(rf, "type");
         if (rf->type != VR_JSON_OBJECT || !t || t->type != VR_JSON_STRING)
             return vr_field_fail(e, "response_format", "response_format must be an object with a string `type`");
-        if (strcmp(t->u.str.s, "text"))
-            return vr_field_fail(e, "response_format", "response_format of type '%.40s' is not supported (only 'text')",
-                                 t->u.str.s);
+        /* json_object: chat only, constrained by server/guided (chat.c) */
+        int json_object = api == VR_API_CHAT && !strcmp(t->u.str.s, "json_object");
+        if (strcmp(t->u.str.s, "text") && !json_object)
+            return vr_field_fail(e, "response_format", "response_format of type '%.40s' is not supported (only 'text'%s)",
+                                 t->u.str.s, api == VR_API_CHAT ? " and 'json_object'" : "");
     }
     const vr_json *beam = vr_jget(body, "use_beam_search");
     if (beam && beam->type == VR_JSON_BOOL && beam->u.b)
