@@ -124,7 +124,8 @@ void vr_route_chat(vr_server *s, vr_http_conn *c, const vr_http_req *r) {
         int max_calls = ptc && ptc->type == VR_JSON_BOOL && !ptc->u.b ? 1 : 0;
         /* A constrained output is JSON from its first token: there is no
          * think block to look for. */
-        vr_gen_set_parsers(g, auto_tools ? s->opt.tool_call_parser : NULL, forced ? NULL : s->opt.reasoning_parser,
+        vr_gen_set_parsers(g, auto_tools ? s->opt.tool_call_parser : NULL,
+                           forced || json_object ? NULL : s->opt.reasoning_parser,
                            think_off, max_calls, names, names ? n : 0);
         if (forced) vr_gen_set_guided(g, forced, named);
     }

@@ -199,3 +199,27 @@ test('bad requests: 400 naming tool_choice', async () => {
   const r = await client.chat.completions.create({ messages: msgs, max_tokens: 2 });
   assert.equal(r.choices.length, 1);
 });
+
+test('with a reasoning parser and auto tool choice configured: still constrained JSON, no reasoning', async () => {
+  // deepseek_r1 reads the whole output as reasoning unless told otherwise;
+  // a constrained output has no think block, so the parser is left out
+  const other = await startServer('qwen3-tiny', ['--max-model-len', '1024', '--disable-log-requests',
+    '--reasoning-parser', 'deepseek_r1', '--enable-auto-tool-choice', '--tool-call-parser', 'hermes']);
+  try {
+    const c = new OpenAI({ baseURL: other.base + '/v1', apiKey: 'none', maxRetries: 0 });
+    const base = { messages: msgs, max_tokens: 200, logit_bias: closers, temperature: 0 };
+    const r = await c.chat.completions.create({ ...base, tools, tool_choice: 'required' });
+    assert.equal(r.choices[0].finish_reason, 'tool_calls');
+    r.choices[0].message.tool_calls.forEach(checkCall);
+    assert.equal(r.choices[0].message.reasoning_content, null);
+    const j = await c.chat.completions.create({ ...base, response_format: { type: 'json_object' } });
+    assert.equal(typeof JSON.parse(j.choices[0].message.content), 'object');
+    assert.equal(j.choices[0].message.reasoning_content, null);
+    // the same with tools offered (tool_choice auto, hermes): still no reasoning
+    const t = await c.chat.completions.create({ ...base, tools, response_format: { type: 'json_object' } });
+    assert.equal(t.choices[0].message.reasoning_content, null);
+    assert.equal(typeof JSON.parse(t.choices[0].message.content), 'object');
+  } finally {
+    assert.equal(await other.stop(), 0);
+  }
+});
