@@ -77,6 +77,17 @@ void vr_route_chat(vr_server *s, vr_http_conn *c, const vr_http_req *r) {
     vr_tool_choice forced;
     const char *named;
     if (check_tool_choice(s, body, &auto_tools, &forced, &named, &e)) goto bad;
+    /* response_format json_object: any JSON object as content (a forced
+     * tool choice, itself constrained, takes precedence as in vLLM) */
+    const vr_json *rf_type = vr_jget(vr_jget(body, "response_format"), "type");
+    int json_object = !forced && rf_type && rf_type->type == VR_JSON_STRING && !strcmp(rf_type->u.str.s, "json_object");
+    /* Once the value is complete only EOS may follow, which min_tokens
+     * would forbid: refuse the pair rather than emit text after the JSON. */
+    if ((forced || json_object) && p.sp.min_tokens > 0) {
+        vr_field_fail(&e, "min_tokens", "min_tokens cannot be used with %s: the JSON may be complete before it",
+                      json_object ? "response_format json_object" : "tool_choice \"required\" or a named function");
+        goto bad;
+    }
     prep = vr_prep_new(s);
     if (!prep) {
         vr_send_error(c, 500, NULL, "out of memory");
@@ -106,10 +117,6 @@ void vr_route_chat(vr_server *s, vr_http_conn *c, const vr_http_req *r) {
             vr_gen_set_echo(g, 1, texts, lens);
         }
     }
-    /* response_format json_object: any JSON object as content (a forced
-     * tool choice, itself constrained, takes precedence as in vLLM) */
-    const vr_json *rf_type = vr_jget(vr_jget(body, "response_format"), "type");
-    int json_object = !forced && rf_type && rf_type->type == VR_JSON_STRING && !strcmp(rf_type->u.str.s, "json_object");
     if (json_object) vr_gen_set_json_object(g);
     if (auto_tools || forced || (s->opt.reasoning_parser && !json_object)) {
         /* names the model may call (others stay text), from `tools` */

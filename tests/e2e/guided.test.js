@@ -179,7 +179,7 @@ test('response_format json_object: the content is one JSON object; stream agrees
   assert.equal((await res.json()).error.param, 'response_format');
 });
 
-test('bad requests: 400 naming tool_choice', async () => {
+test('bad requests: 400 naming tool_choice (or min_tokens)', async () => {
   const bad = async (body, re) => {
     const res = await fetch(srv.base + '/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ messages: msgs, max_tokens: 5, ...body }) });
@@ -195,6 +195,13 @@ test('bad requests: 400 naming tool_choice', async () => {
   await bad({ tools, tool_choice: { type: 'function', function: {} } }, /name/);
   await bad({ tools, tool_choice: { type: 'other', function: { name: 'search' } } }, /function/);
   await bad({ tools, tool_choice: 'sometimes' }, /required/);
+  // min_tokens would forbid the EOS that must follow a complete value
+  for (const body of [{ tools, tool_choice: 'required', min_tokens: 5 }, { response_format: { type: 'json_object' }, min_tokens: 5 }]) {
+    const res = await fetch(srv.base + '/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: msgs, max_tokens: 5, ...body }) });
+    assert.equal(res.status, 400);
+    assert.equal((await res.json()).error.param, 'min_tokens');
+  }
   // the server still serves
   const r = await client.chat.completions.create({ messages: msgs, max_tokens: 2 });
   assert.equal(r.choices.length, 1);
