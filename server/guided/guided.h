@@ -35,9 +35,45 @@ struct vr_tokenizer;
 #define VR_JPDA_MAX_DEPTH 32
 #define VR_JPDA_MAX_WS 8
 
+/* JSON Schema limits (schema.c; README.md lists the supported keywords). */
+#define VR_JSCHEMA_MAX_DEPTH 32   /* nested schemas, $ref hops included */
+#define VR_JSCHEMA_MAX_NODES 1024 /* compiled nodes per shape */
+#define VR_JSCHEMA_MAX_PROPS 64   /* properties of one object */
+#define VR_JSCHEMA_MAX_ENUM 256   /* values of one enum */
+#define VR_JSCHEMA_MAX_ITEMS 4096 /* minItems / maxItems */
+#define VR_JNODE_ANY 0xFFFF       /* node index meaning "any JSON value" */
+
+enum { /* vr_jnode.types */
+    VR_JT_NULL = 1, VR_JT_BOOL = 2, VR_JT_INT = 4, VR_JT_NUM = 8,
+    VR_JT_STR = 16, VR_JT_ARR = 32, VR_JT_OBJ = 64, VR_JT_ALL = 127,
+};
+
+typedef struct vr_jprop {
+    char *key;     /* the key as the model writes it: JSON-escaped, quoted */
+    size_t len;
+    uint16_t node; /* its value */
+} vr_jprop;
+
+/* One compiled schema. A value either matches one of `lits` (enum / const)
+ * or, when there are none, has one of `types`; an object with has_props
+ * holds only `props`, in their order, each one in `required` present. */
+typedef struct vr_jnode {
+    uint8_t types;
+    uint8_t has_props;
+    int n_props;
+    vr_jprop *props;
+    uint64_t required;          /* bit i: props[i] */
+    uint16_t items;             /* array elements (VR_JNODE_ANY: any) */
+    int min_items, max_items;   /* max_items < 0: no limit */
+    int n_lits;                 /* enum / const: JSON texts, sorted, distinct */
+    char **lits;
+    size_t *lit_lens;
+} vr_jnode;
+
 typedef enum {
     VR_JSHAPE_OBJECT = 0,  /* any JSON object (named tool choice, json_object) */
     VR_JSHAPE_TOOL_CALLS,  /* [{"name": NAME, "parameters": {...}}, ...] */
+    VR_JSHAPE_SCHEMA,      /* a value of nodes[root] (response_format json_schema) */
 } vr_jshape_kind;
 
 /* The shape an output must have. Built once per request, immutable after;
@@ -48,6 +84,10 @@ typedef struct vr_jshape {
     int n_names;    /* TOOL_CALLS: the allowed names, JSON-escaped, sorted */
     char **names;
     size_t *name_lens;
+    uint16_t *name_roots; /* TOOL_CALLS: each name's parameters node (ANY: any object) */
+    int n_nodes;          /* compiled schemas (schema.c) */
+    vr_jnode *nodes;
+    uint16_t root;        /* SCHEMA: the output's node */
 } vr_jshape;
 
 /* names are raw (unescaped) strings; copied. Returns NULL on a bad argument
@@ -55,6 +95,23 @@ typedef struct vr_jshape {
 vr_jshape *vr_jshape_new(vr_jshape_kind kind, const char *const *names, int n_names, int max_calls,
                          char *err, size_t errlen);
 void vr_jshape_free(vr_jshape *s);
+
+struct vr_json;
+/* Checks a JSON Schema against the supported subset (README.md) without
+ * building anything: 0, or -1 with err = "<path>: <why>", the path starting
+ * at `path` (e.g. "response_format.json_schema.schema"). root_object: the
+ * root must be an object (tool parameters) rather than an object or array. */
+int vr_jschema_check(const struct vr_json *schema, const char *path, int root_object, char *err, size_t errlen);
+/* A SCHEMA shape for the schema; NULL with err set when it is outside the
+ * subset (same messages as vr_jschema_check) or no memory. */
+vr_jshape *vr_jshape_new_schema(const struct vr_json *schema, const char *path, char *err, size_t errlen);
+/* TOOL_CALLS: enforce `schema` on the parameters of the function `name`
+ * (raw). 0, or -1 with err set (the function then keeps any object). */
+int vr_jshape_set_tool_schema(vr_jshape *s, const char *name, const struct vr_json *schema, const char *path,
+                              char *err, size_t errlen);
+/* Compiles schema into s->nodes: 0 and *node, or -1 with err set. */
+int vr_jschema_compile(vr_jshape *s, const struct vr_json *schema, const char *path, int root_object,
+                       uint16_t *node, char *err, size_t errlen);
 
 typedef struct vr_jpda {
     const vr_jshape *shape;
@@ -71,6 +128,15 @@ typedef struct vr_jpda {
     uint8_t u;           /* hex digits / UTF-8 continuation bytes left */
     uint8_t ulo, uhi;    /* range of the next UTF-8 continuation byte */
     uint8_t flags;
+    /* schema shapes: the open schema containers (their nodes, and the next
+     * property / the items so far), whether each is an array (bit d), the
+     * node whose value comes next, and the keys still matching */
+    uint8_t sd;
+    uint16_t vn;
+    uint32_t sarr;
+    uint64_t cand;
+    uint16_t sn[VR_JSCHEMA_MAX_DEPTH];
+    uint16_t sc[VR_JSCHEMA_MAX_DEPTH];
 } vr_jpda;
 
 void vr_jpda_init(vr_jpda *a, const vr_jshape *shape);

@@ -28,6 +28,8 @@ enum { /* phase */
     P_CALL_CLOSE,     /* '}' closing a call */
     P_AFTER_CALL,     /* ',' or ']' */
     P_DONE,
+    P_SCHEMA,         /* reading the root value of a SCHEMA shape */
+    P_SPARAMS,        /* reading parameters that have a schema */
 };
 
 enum { /* st, inside a free value */
@@ -35,21 +37,37 @@ enum { /* st, inside a free value */
     S_STR, S_ESC, S_HEX, S_LOW_BS, S_LOW_U, S_UTF8,
     S_NUM_MINUS, S_NUM_ZERO, S_NUM_INT, S_NUM_DOT, S_NUM_FRAC, S_NUM_E, S_NUM_ESIGN, S_NUM_EXP,
     S_LIT,
+    /* schema states (phase P_SCHEMA / P_SPARAMS); a value without more
+     * structure to check (a string, a number, any value) is read by the
+     * free states above from depth 0 and handed back when it ends */
+    S_SVAL,      /* a value of node vn */
+    S_SOBJ_OPEN, /* after '{': a key or '}' */
+    S_SOBJ_NEXT, /* after a member: ',' or '}' */
+    S_SOBJ_KEY,  /* after ',': a key */
+    S_SKEY,      /* inside a key: cand holds those still matching */
+    S_SCOLON,
+    S_SARR_OPEN, /* after '[': an element or ']' */
+    S_SARR_NEXT, /* after an element: ',' or ']' */
+    S_SENUM,     /* one of vn's literals: [elo, ehi) still match */
 };
 
-enum { F_KEY = 1, F_LOW = 2 }; /* string is an object key; reading a low surrogate */
+/* string is an object key; reading a low surrogate; a number must be an integer */
+enum { F_KEY = 1, F_LOW = 2, F_INT = 4 };
 
 void vr_jpda_init(vr_jpda *a, const vr_jshape *shape) {
     memset(a, 0, sizeof *a);
     a->shape = shape;
-    a->phase = shape->kind == VR_JSHAPE_TOOL_CALLS ? P_ARR : P_FREE;
-    a->st = S_ROOT;
+    a->phase = shape->kind == VR_JSHAPE_TOOL_CALLS ? P_ARR : shape->kind == VR_JSHAPE_SCHEMA ? P_SCHEMA : P_FREE;
+    a->st = a->phase == P_SCHEMA ? S_SVAL : S_ROOT;
+    a->vn = shape->root;
 }
+
+static int in_schema(const vr_jpda *a) { return a->phase == P_SCHEMA || a->phase == P_SPARAMS; }
 
 int vr_jpda_done(const vr_jpda *a) { return a->phase == P_DONE; }
 
 int vr_jpda_in_string(const vr_jpda *a) {
-    return (a->phase == P_FREE || a->phase == P_PARAMS) && a->st == S_STR;
+    return (a->phase == P_FREE || a->phase == P_PARAMS || in_schema(a)) && a->st == S_STR;
 }
 
 static int is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
@@ -68,7 +86,8 @@ static int push(vr_jpda *a, int is_array) {
 /* A container closed; the free value may be complete. */
 static int close_container(vr_jpda *a) {
     a->depth--;
-    if (a->depth == 0) a->phase = a->phase == P_PARAMS ? P_CALL_CLOSE : P_DONE;
+    if (a->depth == 0 && in_schema(a)) a->st = S_AFTER; /* handed back at the next byte */
+    else if (a->depth == 0) a->phase = a->phase == P_PARAMS ? P_CALL_CLOSE : P_DONE;
     else a->st = S_AFTER;
     return 0;
 }
@@ -147,7 +166,11 @@ static int hex_digit(vr_jpda *a, uint8_t c) {
         }                                                        \
     } while (0)
 
-/* A byte inside the free value (phase P_FREE or P_PARAMS). */
+static int schema_byte(vr_jpda *a, uint8_t c, int ws, uint8_t prev_ws);
+static void value_done(vr_jpda *a);
+
+/* A byte inside the free value (phase P_FREE or P_PARAMS, or a value of a
+ * schema without more structure). */
 static int free_byte(vr_jpda *a, uint8_t c, int ws, uint8_t prev_ws) {
     for (;;) {
         switch (a->st) {
@@ -175,6 +198,10 @@ static int free_byte(vr_jpda *a, uint8_t c, int ws, uint8_t prev_ws) {
             a->st = S_VAL;
             return 0;
         case S_AFTER:
+            if (a->depth == 0 && in_schema(a)) { /* a schema's value ended: c is the schema's */
+                value_done(a);
+                return schema_byte(a, c, ws, prev_ws);
+            }
             WS_OK();
             if (c == ',') { a->st = top_is_array(a) ? S_VAL : S_OBJ_KEY; return 0; }
             if (c == ']' && top_is_array(a)) return close_container(a);
@@ -205,6 +232,7 @@ static int free_byte(vr_jpda *a, uint8_t c, int ws, uint8_t prev_ws) {
         case S_NUM_ZERO:
         case S_NUM_INT:
             if (a->st == S_NUM_INT && is_digit(c)) return 0;
+            if (a->flags & F_INT) { a->st = S_AFTER; continue; } /* no fraction, no exponent */
             if (c == '.') { a->st = S_NUM_DOT; return 0; }
             if (c == 'e' || c == 'E') { a->st = S_NUM_E; return 0; }
             a->st = S_AFTER; /* the number ended: c belongs to what follows */
@@ -232,6 +260,179 @@ static int free_byte(vr_jpda *a, uint8_t c, int ws, uint8_t prev_ws) {
     }
 }
 
+/* ---- schema shapes ---- */
+
+static const vr_jnode *node_of(const vr_jpda *a, uint16_t n) { return &a->shape->nodes[n]; }
+static const vr_jnode *top_node(const vr_jpda *a) { return node_of(a, a->sn[a->sd - 1]); }
+static int top_is_sarr(const vr_jpda *a) { return (a->sarr >> (a->sd - 1)) & 1u; }
+
+/* The keys that may come at property index `from`: properties keep the
+ * schema's order, so every one up to the next required one (included). */
+static uint64_t key_cands(const vr_jnode *n, int from) {
+    uint64_t m = 0;
+    for (int j = from; j < n->n_props; j++) {
+        m |= 1ULL << j;
+        if (n->required >> j & 1u) break;
+    }
+    return m;
+}
+/* No required property left at index `from` or after. */
+static int can_close(const vr_jnode *n, int from) { return from >= 64 || !(n->required >> from); }
+
+/* The value of the innermost schema container (or the root) is complete. */
+static void value_done(vr_jpda *a) {
+    if (a->sd == 0) {
+        a->phase = a->phase == P_SPARAMS ? P_CALL_CLOSE : P_DONE;
+        return;
+    }
+    if (top_is_sarr(a)) {
+        a->sc[a->sd - 1]++;
+        a->st = S_SARR_NEXT;
+    } else {
+        a->st = S_SOBJ_NEXT;
+    }
+}
+
+static int spush(vr_jpda *a, uint16_t node, int is_array) {
+    if (a->sd >= VR_JSCHEMA_MAX_DEPTH) return -1; /* schema.c keeps nesting below this */
+    if (is_array) a->sarr |= 1u << a->sd;
+    else a->sarr &= ~(1u << a->sd);
+    a->sn[a->sd] = node;
+    a->sc[a->sd] = 0;
+    a->sd++;
+    a->st = is_array ? S_SARR_OPEN : S_SOBJ_OPEN;
+    return 0;
+}
+
+static int spop(vr_jpda *a) {
+    a->sd--;
+    value_done(a);
+    return 0;
+}
+
+/* One byte of node n's literals (enum / const), sorted: those sharing a
+ * prefix are contiguous and one that ends here comes first. A byte no
+ * literal goes on with ends the value when one has ended. */
+static int enum_byte(vr_jpda *a, uint8_t c, int ws, uint8_t prev_ws) {
+    const vr_jnode *n = node_of(a, a->vn);
+    int lo = a->elo, hi = a->ehi;
+    while (lo < hi && (n->lit_lens[lo] <= a->pos || (uint8_t)n->lits[lo][a->pos] < c)) lo++;
+    if (lo < hi && (uint8_t)n->lits[lo][a->pos] == c) {
+        int e = lo + 1;
+        while (e < hi && (uint8_t)n->lits[e][a->pos] == c) e++;
+        a->elo = (uint16_t)lo;
+        a->ehi = (uint16_t)e;
+        a->pos++;
+        return 0;
+    }
+    if (n->lit_lens[a->elo] != a->pos) return -1;
+    value_done(a);
+    return schema_byte(a, c, ws, prev_ws);
+}
+
+/* The first byte of a value of node `node`. */
+static int node_value_start(vr_jpda *a, uint16_t node, uint8_t c) {
+    a->flags &= (uint8_t)~F_INT;
+    a->depth = 0;
+    if (node == VR_JNODE_ANY) return value_start(a, c);
+    const vr_jnode *n = node_of(a, node);
+    if (n->n_lits) {
+        a->vn = node;
+        a->st = S_SENUM;
+        a->elo = 0;
+        a->ehi = (uint16_t)n->n_lits;
+        a->pos = 0;
+        return enum_byte(a, c, 0, 0); /* the first byte never ends a value */
+    }
+    int t = n->types;
+    switch (c) {
+    case '{':
+        if (!(t & VR_JT_OBJ)) return -1;
+        return n->has_props ? spush(a, node, 0) : push(a, 0);
+    case '[':
+        if (!(t & VR_JT_ARR)) return -1;
+        return spush(a, node, 1);
+    case '"': if (!(t & VR_JT_STR)) return -1; break;
+    case 't': case 'f': if (!(t & VR_JT_BOOL)) return -1; break;
+    case 'n': if (!(t & VR_JT_NULL)) return -1; break;
+    default:
+        if (c != '-' && !is_digit(c)) return -1;
+        if (!(t & VR_JT_INT)) return -1;
+        if (!(t & VR_JT_NUM)) a->flags |= F_INT;
+    }
+    return value_start(a, c);
+}
+
+static int key_start(vr_jpda *a, int from) {
+    a->cand = key_cands(top_node(a), from);
+    if (!a->cand) return -1;
+    a->st = S_SKEY;
+    a->pos = 1; /* the opening quote, part of every key */
+    return 0;
+}
+
+static int key_byte(vr_jpda *a, uint8_t c) {
+    const vr_jnode *n = top_node(a);
+    uint64_t m = 0;
+    for (uint64_t r = a->cand; r; r &= r - 1) {
+        int j = __builtin_ctzll(r);
+        if (n->props[j].len > a->pos && (uint8_t)n->props[j].key[a->pos] == c) m |= 1ULL << j;
+    }
+    if (!m) return -1;
+    a->cand = m;
+    a->pos++;
+    /* keys end at their unescaped closing quote, so none is a prefix of
+     * another: a key that ended is the only one left */
+    int j = __builtin_ctzll(m);
+    if (n->props[j].len == a->pos) {
+        a->sc[a->sd - 1] = (uint16_t)(j + 1);
+        a->vn = n->props[j].node;
+        a->st = S_SCOLON;
+    }
+    return 0;
+}
+
+static int schema_byte(vr_jpda *a, uint8_t c, int ws, uint8_t prev_ws) {
+    switch (a->st) {
+    case S_SVAL:
+        if (a->sd > 0 || a->phase == P_SPARAMS) WS_OK(); /* the output starts with its value */
+        return node_value_start(a, a->vn, c);
+    case S_SOBJ_OPEN:
+    case S_SOBJ_NEXT: {
+        WS_OK();
+        const vr_jnode *n = top_node(a);
+        int from = a->sc[a->sd - 1];
+        if (c == '}') return can_close(n, from) ? spop(a) : -1;
+        if (a->st == S_SOBJ_OPEN) return c == '"' ? key_start(a, from) : -1;
+        if (c != ',' || !key_cands(n, from)) return -1;
+        a->st = S_SOBJ_KEY;
+        return 0;
+    }
+    case S_SOBJ_KEY: WS_OK(); return c == '"' ? key_start(a, a->sc[a->sd - 1]) : -1;
+    case S_SKEY: return key_byte(a, c);
+    case S_SCOLON:
+        WS_OK();
+        if (c != ':') return -1;
+        a->st = S_SVAL;
+        return 0;
+    case S_SARR_OPEN:
+    case S_SARR_NEXT: {
+        WS_OK();
+        const vr_jnode *n = top_node(a);
+        int cnt = a->sc[a->sd - 1];
+        if (c == ']') return cnt >= n->min_items ? spop(a) : -1;
+        if (n->max_items >= 0 && cnt >= n->max_items) return -1;
+        if (a->st == S_SARR_OPEN) return node_value_start(a, n->items, c);
+        if (c != ',') return -1;
+        a->vn = n->items;
+        a->st = S_SVAL;
+        return 0;
+    }
+    case S_SENUM: return enum_byte(a, c, ws, prev_ws);
+    default: return -1;
+    }
+}
+
 /* The function name: narrow [elo, ehi) to the names going on with c. Names
  * are sorted, so those sharing a prefix are contiguous and the one that
  * ends right there comes first. */
@@ -241,6 +442,7 @@ static int name_byte(vr_jpda *a, uint8_t c) {
      * backslashes, where no name can end, so the two never compete */
     if (c == '"' && s->name_lens[a->elo] == a->pos) {
         a->phase = P_COMMA1;
+        a->vn = s->name_roots ? s->name_roots[a->elo] : VR_JNODE_ANY; /* its parameters */
         return 0;
     }
     int lo = a->elo, hi = a->ehi;
@@ -270,6 +472,8 @@ int vr_jpda_feed(vr_jpda *a, uint8_t c) {
     switch (a->phase) {
     case P_FREE:
     case P_PARAMS: return free_byte(a, c, ws, prev_ws);
+    case P_SCHEMA:
+    case P_SPARAMS: return a->st >= S_SVAL ? schema_byte(a, c, ws, prev_ws) : free_byte(a, c, ws, prev_ws);
     case P_ARR: EXPECT('[', P_CALL_OPEN); /* first byte of the output: no ws */
     case P_CALL_OPEN: WS_OK(); EXPECT('{', P_KEY_NAME);
     case P_KEY_NAME:
@@ -305,8 +509,9 @@ int vr_jpda_feed(vr_jpda *a, uint8_t c) {
     case P_PARAMS_COLON:
         WS_OK();
         if (c != ':') return -1;
-        a->phase = P_PARAMS;
-        a->st = S_ROOT;
+        a->flags &= (uint8_t)~F_INT;
+        a->phase = a->vn == VR_JNODE_ANY ? P_PARAMS : P_SPARAMS;
+        a->st = a->vn == VR_JNODE_ANY ? S_ROOT : S_SVAL;
         return 0;
     case P_CALL_CLOSE:
         WS_OK();

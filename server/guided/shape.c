@@ -74,8 +74,61 @@ oom:
     return NULL;
 }
 
+vr_jshape *vr_jshape_new_schema(const struct vr_json *schema, const char *path, char *err, size_t errlen) {
+    vr_jshape *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->kind = VR_JSHAPE_SCHEMA;
+    if (vr_jschema_compile(s, schema, path, 0, &s->root, err, errlen)) {
+        vr_jshape_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+int vr_jshape_set_tool_schema(vr_jshape *s, const char *name, const struct vr_json *schema, const char *path,
+                              char *err, size_t errlen) {
+    size_t len;
+    char *e = json_escape(name, &len);
+    if (!e) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int i = 0;
+    while (i < s->n_names && strcmp(s->names[i], e)) i++;
+    free(e);
+    if (s->kind != VR_JSHAPE_TOOL_CALLS || i == s->n_names) {
+        snprintf(err, errlen, "%s: no such function", path);
+        return -1;
+    }
+    if (!s->name_roots) {
+        s->name_roots = malloc((size_t)s->n_names * sizeof *s->name_roots);
+        if (!s->name_roots) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        for (int k = 0; k < s->n_names; k++) s->name_roots[k] = VR_JNODE_ANY;
+    }
+    uint16_t root;
+    if (vr_jschema_compile(s, schema, path, 1, &root, err, errlen)) return -1;
+    s->name_roots[i] = root;
+    return 0;
+}
+
 void vr_jshape_free(vr_jshape *s) {
     if (!s) return;
+    for (int i = 0; i < s->n_nodes; i++) {
+        vr_jnode *n = &s->nodes[i];
+        for (int k = 0; k < n->n_props; k++) free(n->props[k].key);
+        free(n->props);
+        for (int k = 0; k < n->n_lits; k++) free(n->lits[k]);
+        free(n->lits);
+        free(n->lit_lens);
+    }
+    free(s->nodes);
+    free(s->name_roots);
     for (int i = 0; i < s->n_names; i++) free(s->names[i]);
     free(s->names);
     free(s->name_lens);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "json/json.h"
 #include "server/guided/guided.h"
 #include "tests/json/check.h" /* CHECK: report, count, go on */
 #include "tokenizer/tokenizer.h"
@@ -38,10 +39,25 @@ int main(int argc, char **argv) {
     const char *names[] = {"get_weather", "search"};
     vr_jshape *obj = vr_jshape_new(VR_JSHAPE_OBJECT, NULL, 0, 0, err, sizeof err);
     vr_jshape *calls = vr_jshape_new(VR_JSHAPE_TOOL_CALLS, names, 2, 0, err, sizeof err);
+    /* a schema with strings, enums, numbers, an array and an optional key */
+    static const char schema_text[] =
+        "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},"
+        "\"unit\":{\"enum\":[\"celsius\",\"fahrenheit\",\"kelvin\"]},\"days\":{\"type\":\"integer\"},"
+        "\"temp\":{\"type\":\"number\"},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
+        "\"note\":{\"type\":\"string\"}},\"required\":[\"city\",\"unit\",\"days\",\"temp\"]}";
+    vr_jdoc *sd = vr_jdoc_parse(schema_text, strlen(schema_text), err, sizeof err);
+    vr_jshape *sch = sd ? vr_jshape_new_schema(vr_jdoc_root(sd), "schema", err, sizeof err) : NULL;
+    vr_jdoc_free(sd);
+    CHECK(sch != NULL, "schema: %s", err);
     struct { vr_jshape *s; const char *prefix; } cases[] = {
         {obj, ""}, {obj, "{"}, {obj, "{\"city"}, {obj, "{\"city\":"}, {obj, "{\"n\":12"},
         {obj, "{\"a\":[1,{\"b\":\"x\\u00"}, {calls, ""}, {calls, "[{\"name\":\"ge"},
         {calls, "[{\"name\":\"search\",\"parameters\":{\"q\":\"caf"}, {calls, "[{\"name\":\"search\",\"parameters\":{}}"},
+        {sch, ""}, {sch, "{"}, {sch, "{\"city\":\"Par"}, {sch, "{\"city\":\"Paris\","},
+        {sch, "{\"city\":\"Paris\",\"unit\":"}, {sch, "{\"city\":\"Paris\",\"unit\":\"c"},
+        {sch, "{\"city\":\"Paris\",\"unit\":\"kelvin\",\"days\":1"},
+        {sch, "{\"city\":\"P\",\"unit\":\"kelvin\",\"days\":1,\"temp\":-0.5"},
+        {sch, "{\"city\":\"P\",\"unit\":\"kelvin\",\"days\":1,\"temp\":2,\"tags\":[\"a\","},
     };
     double worst = 0;
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
@@ -63,13 +79,14 @@ int main(int argc, char **argv) {
             bad += ok != allowed[id];
         }
         CHECK(bad == 0 && nb == count && count > 0, "after '%s': %d differ from brute force", cases[c].prefix, bad);
-        printf("after %-52s %6d tokens allowed, mask %.3f ms\n", cases[c].prefix, count, ms);
+        printf("after %-72s %6d tokens allowed, mask %.3f ms\n", cases[c].prefix, count, ms);
     }
     printf("worst mask time per step: %.3f ms\n", worst);
     CHECK(worst < 100.0, "mask far too slow: %.1f ms", worst);
     free(allowed);
     vr_jshape_free(obj);
     vr_jshape_free(calls);
+    vr_jshape_free(sch);
     vr_tokenizer_free(t);
     if (failures) fprintf(stderr, "%d checks failed\n", failures);
     return failures != 0;

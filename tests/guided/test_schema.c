@@ -1,0 +1,261 @@
+/* tests/guided/test_schema.c — JSON Schema shapes: what the compiler
+ * accepts and refuses (with the path in the message), what the automaton
+ * accepts and refuses per schema feature, and the trie mask against brute
+ * force on a schema with strings, enums and numbers. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "json/json.h"
+#include "server/guided/guided.h"
+#include "tests/json/check.h" /* CHECK: report, count, go on */
+
+static vr_jdoc *parse(const char *text) {
+    char err[256];
+    vr_jdoc *d = vr_jdoc_parse(text, strlen(text), err, sizeof err);
+    if (!d) fprintf(stderr, "bad test JSON %s: %s\n", text, err);
+    return d;
+}
+
+/* 1: complete; 0: viable but unfinished; -1: refused; -2: schema refused. */
+static int run(const char *schema, const char *text) {
+    vr_jdoc *d = parse(schema);
+    if (!d) return -3;
+    char err[256];
+    vr_jshape *s = vr_jshape_new_schema(vr_jdoc_root(d), "schema", err, sizeof err);
+    vr_jdoc_free(d);
+    if (!s) {
+        fprintf(stderr, "schema refused: %s\n", err);
+        return -2;
+    }
+    vr_jpda a;
+    vr_jpda_init(&a, s);
+    int rc = vr_jpda_feed_all(&a, text, strlen(text)) ? -1 : vr_jpda_done(&a);
+    vr_jshape_free(s);
+    return rc;
+}
+
+typedef struct { const char *schema, *text; int want; } acase;
+
+#define PERSON                                                                                          \
+    "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},\"age\":{\"type\":\"integer\"}," \
+    "\"nick\":{\"type\":\"string\"},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}},"      \
+    "\"required\":[\"name\",\"age\"],\"additionalProperties\":false}"
+#define ENUMS "{\"type\":\"object\",\"properties\":{\"c\":{\"enum\":[\"red\",\"re\",1,10,true,null]},\"k\":{\"const\":\"x\\\"y\"}},\"required\":[\"c\",\"k\"]}"
+#define NUMS "{\"properties\":{\"n\":{\"type\":\"number\"},\"i\":{\"type\":\"integer\"},\"b\":{\"type\":\"boolean\"},\"z\":{\"type\":[\"null\",\"string\"]}},\"required\":[\"n\",\"i\",\"b\",\"z\"]}"
+#define ARR "{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"minItems\":1,\"maxItems\":2}"
+#define REF "{\"$defs\":{\"pt\":{\"type\":\"object\",\"properties\":{\"x\":{\"type\":\"number\"}},\"required\":[\"x\"]}},\"type\":\"object\",\"properties\":{\"a\":{\"$ref\":\"#/$defs/pt\"},\"b\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/pt\"}}},\"required\":[\"a\",\"b\"]}"
+#define ANYV "{\"type\":\"object\",\"properties\":{\"v\":{},\"o\":{\"type\":\"object\"}},\"required\":[\"v\",\"o\"]}"
+
+static const acase cases[] = {
+    /* properties in order; required present; optional ones may be left out */
+    {PERSON, "{\"name\":\"Ann\",\"age\":3}", 1},
+    {PERSON, "{ \"name\" : \"A\\u00e9\" , \"age\" : -12 , \"nick\" : \"a\" , \"tags\" : [ \"x\" , \"y\" ] }", 1},
+    {PERSON, "{\"name\":\"Ann\",\"age\":3,\"tags\":[]}", 1},
+    {PERSON, "{\"age\":3,\"name\":\"Ann\"}", -1},           /* out of order */
+    {PERSON, "{\"name\":\"Ann\"}", -1},                     /* age required */
+    {PERSON, "{\"name\":\"Ann\",\"age\":3,\"extra\":1}", -1}, /* not listed */
+    {PERSON, "{\"name\":\"Ann\",\"age\":3.5}", -1},         /* integer */
+    {PERSON, "{\"name\":\"Ann\",\"age\":1e3}", -1},
+    {PERSON, "{\"name\":1,\"age\":3}", -1},
+    {PERSON, "{\"name\":\"Ann\",\"age\":3,\"tags\":[1]}", -1},
+    {PERSON, "{\"name\":\"Ann\",\"age\":3,\"nick\":\"a\",\"nick\":\"b\"}", -1},
+    {PERSON, "{\"name\":\"Ann\",\"age\":3}x", -1},
+    {PERSON, " {\"name\":\"Ann\",\"age\":3}", -1},
+    {PERSON, "{\"name\":\"Ann\",\"age\":3", 0},
+    {PERSON, "{\"name\":\"Ann\",\"age\":3,", 0},
+    {PERSON, "{\"na", 0},
+    /* enum / const: exactly the canonical texts */
+    {ENUMS, "{\"c\":\"red\",\"k\":\"x\\\"y\"}", 1},
+    {ENUMS, "{\"c\":\"re\",\"k\":\"x\\\"y\"}", 1},
+    {ENUMS, "{\"c\":10,\"k\":\"x\\\"y\"}", 1},
+    {ENUMS, "{\"c\":1 ,\"k\":\"x\\\"y\"}", 1},
+    {ENUMS, "{\"c\":true,\"k\":\"x\\\"y\"}", 1},
+    {ENUMS, "{\"c\":null,\"k\":\"x\\\"y\"}", 1},
+    {ENUMS, "{\"c\":\"r\",\"k\":\"x\\\"y\"}", -1},
+    {ENUMS, "{\"c\":\"redd\"", -1},
+    {ENUMS, "{\"c\":100", -1},
+    {ENUMS, "{\"c\":2", -1},
+    {ENUMS, "{\"c\":false", -1},
+    {ENUMS, "{\"c\":1,\"k\":\"xy\"}", -1},
+    /* scalar types */
+    {NUMS, "{\"n\":-1.5e3,\"i\":0,\"b\":false,\"z\":null}", 1},
+    {NUMS, "{\"n\":2,\"i\":-7,\"b\":true,\"z\":\"s\"}", 1},
+    {NUMS, "{\"n\":\"2\"", -1},
+    {NUMS, "{\"n\":2,\"i\":0.0", -1},
+    {NUMS, "{\"n\":2,\"i\":1,\"b\":null", -1},
+    {NUMS, "{\"n\":2,\"i\":1,\"b\":true,\"z\":1", -1},
+    {NUMS, "{\"n\":2,\"i\":01", -1},
+    /* arrays: items, minItems, maxItems; an array root */
+    {ARR, "[1]", 1},
+    {ARR, "[1, 2]", 1},
+    {ARR, "[]", -1},
+    {ARR, "[1,2,3]", -1},
+    {ARR, "[1.5]", -1},
+    {ARR, "[1,2", 0},
+    /* $ref to $defs, also inside items */
+    {REF, "{\"a\":{\"x\":1},\"b\":[{\"x\":2.5},{\"x\":0}]}", 1},
+    {REF, "{\"a\":{},\"b\":[]}", -1},
+    {REF, "{\"a\":{\"x\":1},\"b\":[{\"y\":2}]}", -1},
+    /* {} is any value; "type": "object" alone is any object */
+    {ANYV, "{\"v\":[1,{\"q\":\"r\"},null],\"o\":{\"any\":[true]}}", 1},
+    {ANYV, "{\"v\":\"s\",\"o\":{}}", 1},
+    {ANYV, "{\"v\":3,\"o\":{}}", 1},
+    {ANYV, "{\"v\":3,\"o\":[]}", -1},
+    {NULL, NULL, 0},
+};
+
+typedef struct { const char *schema, *msg; } rcase;
+static const rcase rejects[] = {
+    {"{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"pattern\":\"x\"}}}",
+     "schema.properties.a: unsupported JSON Schema keyword 'pattern'"},
+    {"{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"format\":\"date\"}}}", "'format'"},
+    {"{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\",\"minimum\":1}}}", "'minimum'"},
+    {"{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"array\",\"items\":{\"minLength\":1}}}}",
+     "schema.properties.a.items: unsupported JSON Schema keyword 'minLength'"},
+    {"{\"type\":\"object\",\"anyOf\":[]}", "'anyOf'"},
+    {"{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"}}", "schema.additionalProperties"},
+    {"{\"type\":\"string\"}", "the root must"},
+    {"{\"enum\":[{\"a\":1}]}", "enum / const values"},
+    {"{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"strin\"}}}", "schema.properties.a.type"},
+    {"{\"type\":\"object\",\"properties\":{\"a\":{}},\"required\":[\"b\"]}", "'b' is not in properties"},
+    {"{\"type\":\"object\",\"properties\":{\"a\":{\"$ref\":\"#/$defs/n\"}}}", "is not defined"},
+    {"{\"type\":\"object\",\"properties\":{\"a\":{\"$ref\":\"http://x\"}}}", "schema.properties.a.$ref"},
+    {"{\"$defs\":{\"n\":{\"type\":\"object\",\"properties\":{\"c\":{\"$ref\":\"#/$defs/n\"}}}},\"$ref\":\"#/$defs/n\"}",
+     "deeper than"},
+    {"{\"type\":\"array\",\"minItems\":3,\"maxItems\":2}", "minItems is greater"},
+    {"{\"type\":\"array\",\"maxItems\":-1}", "maxItems"},
+    {"{\"type\":\"object\",\"properties\":{\"a\":{\"enum\":[]}}}", "empty enum"},
+    {"false", "allows nothing"},
+    {"[]", "must be an object"},
+    {NULL, NULL},
+};
+
+static void compile_checks(void) {
+    for (int i = 0; rejects[i].schema; i++) {
+        vr_jdoc *d = parse(rejects[i].schema);
+        char err[256] = "";
+        CHECK(vr_jschema_check(vr_jdoc_root(d), "schema", 0, err, sizeof err) == -1 && strstr(err, rejects[i].msg),
+              "schema %s: want an error with \"%s\", got \"%s\"", rejects[i].schema, rejects[i].msg, err);
+        vr_jdoc_free(d);
+    }
+    /* 65 properties: over the limit */
+    char big[4096] = "{\"type\":\"object\",\"properties\":{";
+    for (int i = 0; i <= VR_JSCHEMA_MAX_PROPS; i++)
+        snprintf(big + strlen(big), sizeof big - strlen(big), "%s\"p%d\":{}", i ? "," : "", i);
+    strcat(big, "}}");
+    vr_jdoc *d = parse(big);
+    char err[256] = "";
+    CHECK(vr_jschema_check(vr_jdoc_root(d), "schema", 0, err, sizeof err) == -1 && strstr(err, "at most"), "%s", err);
+    vr_jdoc_free(d);
+    /* annotations are fine; tool parameters need an object root */
+    d = parse("{\"title\":\"t\",\"description\":\"d\",\"$schema\":\"x\",\"type\":\"array\",\"items\":{\"default\":1}}");
+    CHECK(vr_jschema_check(vr_jdoc_root(d), "schema", 0, err, sizeof err) == 0, "annotations: %s", err);
+    CHECK(vr_jschema_check(vr_jdoc_root(d), "tools[0].function.parameters", 1, err, sizeof err) == -1 &&
+              strstr(err, "tools[0].function.parameters: the root must have \"type\": \"object\""),
+          "%s", err);
+    vr_jdoc_free(d);
+}
+
+/* Tool calls with one function's parameters under a schema, the other's free. */
+static void tool_checks(void) {
+    const char *names[] = {"get", "put"};
+    char err[256];
+    vr_jshape *s = vr_jshape_new(VR_JSHAPE_TOOL_CALLS, names, 2, 0, err, sizeof err);
+    vr_jdoc *d = parse(PERSON);
+    CHECK(vr_jshape_set_tool_schema(s, "get", vr_jdoc_root(d), "tools[0]", err, sizeof err) == 0, "%s", err);
+    vr_jdoc_free(d);
+    static const acase tc[] = {
+        {NULL, "[{\"name\":\"get\",\"parameters\":{\"name\":\"a\",\"age\":1}}]", 1},
+        {NULL, "[{\"name\":\"put\",\"parameters\":{\"x\":[1]}},{\"name\":\"get\",\"parameters\": {\"name\":\"b\",\"age\":2}}]", 1},
+        {NULL, "[{\"name\":\"get\",\"parameters\":{\"x\":1}}]", -1},
+        {NULL, "[{\"name\":\"get\",\"parameters\":{\"name\":\"a\"}}]", -1},
+        {NULL, "[{\"name\":\"get\",\"parameters\":{\"name\":\"a\",\"age\":1.5}}]", -1},
+        {NULL, NULL, 0},
+    };
+    for (int i = 0; tc[i].text; i++) {
+        vr_jpda a;
+        vr_jpda_init(&a, s);
+        int rc = vr_jpda_feed_all(&a, tc[i].text, strlen(tc[i].text)) ? -1 : vr_jpda_done(&a);
+        CHECK(rc == tc[i].want, "tool calls %s: got %d want %d", tc[i].text, rc, tc[i].want);
+    }
+    vr_jshape_free(s);
+}
+
+/* ---- mask against brute force on a schema ---- */
+
+static uint64_t g_rng = 88172645463325252ull;
+static uint32_t rnd(void) {
+    g_rng ^= g_rng << 13;
+    g_rng ^= g_rng >> 7;
+    g_rng ^= g_rng << 17;
+    return (uint32_t)(g_rng >> 16);
+}
+
+#define NTOK 600
+static char g_bytes[NTOK][12];
+static size_t g_lens[NTOK];
+
+static void mask_checks(void) {
+    static const char alpha[] = "{}[]\":, \nabcdegmnrstuy0123-.eEtfl\\";
+    int na = (int)sizeof alpha - 1, i = 0;
+    for (; i < 255; i++) { g_bytes[i][0] = (char)(i + 1); g_lens[i] = 1; }
+    static const char *pieces[] = {"{\"", "\":", "\",", "\"name", "\"age", "\"tags", "\"nick", "red", "\"re", "1,", "10", "true", "null", "\"x\\\"", "y\"}", "}", NULL};
+    for (int k = 0; pieces[k]; k++, i++) { g_lens[i] = strlen(pieces[k]); memcpy(g_bytes[i], pieces[k], g_lens[i]); }
+    for (; i < NTOK; i++) {
+        g_lens[i] = 1 + rnd() % 8;
+        for (size_t k = 0; k < g_lens[i]; k++) g_bytes[i][k] = alpha[rnd() % (uint32_t)na];
+    }
+    const char *ptrs[NTOK];
+    for (int k = 0; k < NTOK; k++) ptrs[k] = g_bytes[k];
+    vr_guided_vocab *v = vr_guided_vocab_new(NTOK, ptrs, g_lens, NULL);
+    const char *schemas[] = {PERSON, ENUMS, NUMS, ARR, REF};
+    uint8_t allowed[NTOK];
+    for (int si = 0; si < 5; si++) {
+        vr_jdoc *d = parse(schemas[si]);
+        char err[256];
+        vr_jshape *s = vr_jshape_new_schema(vr_jdoc_root(d), "schema", err, sizeof err);
+        vr_jdoc_free(d);
+        CHECK(s != NULL, "%s", err);
+        if (!s) continue;
+        int finished = 0;
+        for (int w = 0; w < 40; w++) {
+            vr_jpda a;
+            vr_jpda_init(&a, s);
+            for (int step = 0; step < 120 && !vr_jpda_done(&a); step++) {
+                int n = vr_guided_mask(v, &a, allowed), nb = 0;
+                for (int id = 0; id < NTOK; id++) {
+                    vr_jpda c = a;
+                    int b = vr_jpda_feed_all(&c, g_bytes[id], g_lens[id]) == 0;
+                    nb += b;
+                    CHECK(b == allowed[id], "schema %d walk %d step %d token %d: trie %d brute %d", si, w, step, id,
+                          allowed[id], b);
+                }
+                CHECK(n == nb && n > 0, "schema %d walk %d step %d: %d allowed, brute %d", si, w, step, n, nb);
+                if (!n) break;
+                int pick = -1, k = (int)(rnd() % (uint32_t)n);
+                for (int id = 0; id < NTOK; id++)
+                    if (allowed[id] && k-- == 0) pick = id;
+                if (step > 60) /* late: single bytes that close things, so walks finish */
+                    for (int id = 0; id < 255; id++)
+                        if (allowed[id] && strchr("}]\"", g_bytes[id][0])) pick = id;
+                CHECK(vr_jpda_feed_all(&a, g_bytes[pick], g_lens[pick]) == 0, "allowed token refused");
+            }
+            finished += vr_jpda_done(&a);
+        }
+        CHECK(finished > 0, "schema %d: no walk finished", si);
+        vr_jshape_free(s);
+    }
+    vr_guided_vocab_free(v);
+}
+
+int main(void) {
+    for (int i = 0; cases[i].schema; i++) {
+        int rc = run(cases[i].schema, cases[i].text);
+        CHECK(rc == cases[i].want, "case %d %s: got %d want %d", i, cases[i].text, rc, cases[i].want);
+    }
+    compile_checks();
+    tool_checks();
+    mask_checks();
+    if (failures) fprintf(stderr, "%d checks failed\n", failures);
+    return failures != 0;
+}
