@@ -103,8 +103,10 @@ struct vr_json;
  * root must be an object (tool parameters) rather than an object or array. */
 int vr_jschema_check(const struct vr_json *schema, const char *path, int root_object, char *err, size_t errlen);
 /* A SCHEMA shape for the schema; NULL with err set when it is outside the
- * subset (same messages as vr_jschema_check) or no memory. */
-vr_jshape *vr_jshape_new_schema(const struct vr_json *schema, const char *path, char *err, size_t errlen);
+ * subset (same messages as vr_jschema_check) or no memory. root_object: as
+ * for vr_jschema_check (a named function's parameters). */
+vr_jshape *vr_jshape_new_schema(const struct vr_json *schema, const char *path, int root_object, char *err,
+                                size_t errlen);
 /* TOOL_CALLS: enforce `schema` on the parameters of the function `name`
  * (raw). 0, or -1 with err set (the function then keeps any object). */
 int vr_jshape_set_tool_schema(vr_jshape *s, const char *name, const struct vr_json *schema, const char *path,

@@ -74,14 +74,15 @@ oom:
     return NULL;
 }
 
-vr_jshape *vr_jshape_new_schema(const struct vr_json *schema, const char *path, char *err, size_t errlen) {
+vr_jshape *vr_jshape_new_schema(const struct vr_json *schema, const char *path, int root_object, char *err,
+                                size_t errlen) {
     vr_jshape *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     s->kind = VR_JSHAPE_SCHEMA;
-    if (vr_jschema_compile(s, schema, path, 0, &s->root, err, errlen)) {
+    if (vr_jschema_compile(s, schema, path, root_object, &s->root, err, errlen)) {
         vr_jshape_free(s);
         return NULL;
     }

@@ -77,15 +77,18 @@ void vr_route_chat(vr_server *s, vr_http_conn *c, const vr_http_req *r) {
     vr_tool_choice forced;
     const char *named;
     if (check_tool_choice(s, body, &auto_tools, &forced, &named, &e)) goto bad;
-    /* response_format json_object: any JSON object as content (a forced
-     * tool choice, itself constrained, takes precedence as in vLLM) */
+    /* response_format json_object / json_schema: the content is a JSON
+     * object / a value of the schema (params.c checked it; gen.c builds the
+     * shape). A forced tool choice, itself constrained, takes precedence as
+     * in vLLM. */
     const vr_json *rf_type = vr_jget(vr_jget(body, "response_format"), "type");
-    int json_object = !forced && rf_type && rf_type->type == VR_JSON_STRING && !strcmp(rf_type->u.str.s, "json_object");
+    int json_object = !forced && rf_type && rf_type->type == VR_JSON_STRING &&
+                      (!strcmp(rf_type->u.str.s, "json_object") || !strcmp(rf_type->u.str.s, "json_schema"));
     /* Once the value is complete only EOS may follow, which min_tokens
      * would forbid: refuse the pair rather than emit text after the JSON. */
     if ((forced || json_object) && p.sp.min_tokens > 0) {
         vr_field_fail(&e, "min_tokens", "min_tokens cannot be used with %s: the JSON may be complete before it",
-                      json_object ? "response_format json_object" : "tool_choice \"required\" or a named function");
+                      json_object ? "response_format json_object / json_schema" : "tool_choice \"required\" or a named function");
         goto bad;
     }
     prep = vr_prep_new(s);

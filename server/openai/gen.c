@@ -212,6 +212,49 @@ void vr_gen_set_guided(vr_gen *g, vr_tool_choice choice, const char *named_funct
 
 void vr_gen_set_json_object(vr_gen *g) { g->json_object = 1; }
 
+/* Enforce each tool's `parameters` schema (server/guided: a subset of JSON
+ * Schema). A tool whose schema goes beyond the subset keeps "any object",
+ * as vLLM falls back for some features: noted in the log, not refused, so
+ * tools that worked before still do. named: only that tool (NULL: all). */
+static vr_jshape *tool_shape(vr_gen *g, const char *named, char *err, size_t errlen) {
+    const vr_json *tools = vr_jget(vr_jdoc_root(g->doc), "tools");
+    vr_jshape *shape = named ? NULL
+                             : vr_jshape_new(VR_JSHAPE_TOOL_CALLS, g->tool_names, (int)g->n_tool_names, g->max_calls,
+                                             err, errlen);
+    if (!named && !shape) return NULL;
+    for (size_t i = 0; i < vr_jlen(tools); i++) {
+        const vr_json *fn = vr_jget(vr_jat(tools, i), "function");
+        const char *name = vr_jstring(vr_jget(fn, "name"));
+        const vr_json *params = vr_jget(fn, "parameters");
+        if (!name || !params || (named && strcmp(name, named))) continue;
+        char path[64], why[512];
+        snprintf(path, sizeof path, "tools[%zu].function.parameters", i);
+        if (named) {
+            shape = vr_jshape_new_schema(params, path, 1, why, sizeof why);
+            if (shape) return shape;
+        } else if (!vr_jshape_set_tool_schema(shape, name, params, path, why, sizeof why)) {
+            continue;
+        }
+        if (!strcmp(why, "out of memory")) break;
+        fprintf(stderr, "WARNING vireo: %s: %s; that function's arguments are only held to be a JSON object\n", g->id,
+                why);
+    }
+    return shape ? shape : vr_jshape_new(VR_JSHAPE_OBJECT, NULL, 0, 0, err, errlen);
+}
+
+/* The shape of a constrained output: the tool calls, the named function's
+ * arguments, or the response_format (json_schema, else any object). */
+static vr_jshape *guided_shape(vr_gen *g, char *err, size_t errlen) {
+    if (g->tool_choice == VR_TOOL_CHOICE_REQUIRED) return tool_shape(g, NULL, err, errlen);
+    if (g->tool_choice == VR_TOOL_CHOICE_NAMED) return tool_shape(g, g->named_function, err, errlen);
+    const vr_json *rf = vr_jget(vr_jdoc_root(g->doc), "response_format");
+    const char *type = vr_jstring(vr_jget(rf, "type"));
+    if (type && !strcmp(type, "json_schema")) /* checked by params.c */
+        return vr_jshape_new_schema(vr_jget(vr_jget(rf, "json_schema"), "schema"), "response_format.json_schema.schema",
+                                    0, err, errlen);
+    return vr_jshape_new(VR_JSHAPE_OBJECT, NULL, 0, 0, err, errlen);
+}
+
 /* The per-request logits processor of a constrained output; the engine
  * owns it from vr_engine_submit on. Each submission gets its own. */
 static int add_guided(vr_gen *g, vr_sampling_params *sp, char *err, size_t errlen) {
@@ -221,10 +264,7 @@ static int add_guided(vr_gen *g, vr_sampling_params *sp, char *err, size_t errle
         snprintf(err, errlen, "constrained output (tool_choice required / named, json_object) needs the model's tokenizer");
         return -1;
     }
-    vr_jshape *shape =
-        g->tool_choice == VR_TOOL_CHOICE_REQUIRED
-            ? vr_jshape_new(VR_JSHAPE_TOOL_CALLS, g->tool_names, (int)g->n_tool_names, g->max_calls, err, errlen)
-            : vr_jshape_new(VR_JSHAPE_OBJECT, NULL, 0, 0, err, errlen);
+    vr_jshape *shape = guided_shape(g, err, errlen);
     if (!shape) return -1;
     vr_guided_proc *proc = vr_guided_proc_new(shape, v, sp->n, s->info->eos_ids, s->info->n_eos);
     if (!proc) {

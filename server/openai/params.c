@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/guided/guided.h"
 #include "server/openai/openai.h"
 
 /* Fields of the OpenAI / vLLM APIs that change what a client gets back and
@@ -15,6 +16,27 @@ static const char *const unsupported[] = {
     "prompt_embeds", "bad_words", "allowed_token_ids", "audio", "modalities", "prediction",
     "web_search_options", "vllm_xargs", "kv_transfer_params",
 };
+
+/* response_format json_schema: {"json_schema": {"name": ..., "schema":
+ * {...}, "strict": ...}}; the schema must stay inside the subset that
+ * server/guided enforces, else a 400 naming the keyword and its path. */
+static int check_json_schema(const vr_json *rf, vr_field_err *e) {
+    const vr_json *js = vr_jget(rf, "json_schema");
+    if (!js || js->type != VR_JSON_OBJECT)
+        return vr_field_fail(e, "response_format", "response_format json_schema needs a `json_schema` object");
+    const vr_json *name = vr_jget(js, "name"), *strict = vr_jget(js, "strict");
+    if (name && name->type != VR_JSON_STRING && name->type != VR_JSON_NULL)
+        return vr_field_fail(e, "response_format", "response_format.json_schema.name must be a string");
+    if (strict && strict->type != VR_JSON_BOOL && strict->type != VR_JSON_NULL)
+        return vr_field_fail(e, "response_format", "response_format.json_schema.strict must be a boolean");
+    const vr_json *schema = vr_jget(js, "schema");
+    if (!schema || schema->type == VR_JSON_NULL)
+        return vr_field_fail(e, "response_format", "response_format.json_schema.schema is required");
+    char why[512];
+    if (vr_jschema_check(schema, "response_format.json_schema.schema", 0, why, sizeof why))
+        return vr_field_fail(e, "response_format", "%s", why);
+    return 0;
+}
 
 static int check_unsupported(const vr_json *body, vr_api api, vr_field_err *e) {
     for (size_t i = 0; i < sizeof unsupported / sizeof unsupported[0]; i++) {
@@ -27,11 +49,14 @@ static int check_unsupported(const vr_json *body, vr_api api, vr_field_err *e) {
         const vr_json *t = vr_jget(rf, "type");
         if (rf->type != VR_JSON_OBJECT || !t || t->type != VR_JSON_STRING)
             return vr_field_fail(e, "response_format", "response_format must be an object with a string `type`");
-        /* json_object: chat only, constrained by server/guided (chat.c) */
-        int json_object = api == VR_API_CHAT && !strcmp(t->u.str.s, "json_object");
-        if (strcmp(t->u.str.s, "text") && !json_object)
+        /* json_object / json_schema: constrained by server/guided (gen.c) */
+        int gen = api == VR_API_CHAT || api == VR_API_COMPLETION;
+        int json_object = gen && !strcmp(t->u.str.s, "json_object");
+        int json_schema = gen && !strcmp(t->u.str.s, "json_schema");
+        if (strcmp(t->u.str.s, "text") && !json_object && !json_schema)
             return vr_field_fail(e, "response_format", "response_format of type '%.40s' is not supported (only 'text'%s)",
-                                 t->u.str.s, api == VR_API_CHAT ? " and 'json_object'" : "");
+                                 t->u.str.s, gen ? ", 'json_object' and 'json_schema'" : "");
+        if (json_schema && check_json_schema(rf, e)) return -1;
     }
     const vr_json *beam = vr_jget(body, "use_beam_search");
     if (beam && beam->type == VR_JSON_BOOL && beam->u.b)

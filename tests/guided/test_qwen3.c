@@ -46,7 +46,7 @@ int main(int argc, char **argv) {
         "\"temp\":{\"type\":\"number\"},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
         "\"note\":{\"type\":\"string\"}},\"required\":[\"city\",\"unit\",\"days\",\"temp\"]}";
     vr_jdoc *sd = vr_jdoc_parse(schema_text, strlen(schema_text), err, sizeof err);
-    vr_jshape *sch = sd ? vr_jshape_new_schema(vr_jdoc_root(sd), "schema", err, sizeof err) : NULL;
+    vr_jshape *sch = sd ? vr_jshape_new_schema(vr_jdoc_root(sd), "schema", 0, err, sizeof err) : NULL;
     vr_jdoc_free(sd);
     CHECK(sch != NULL, "schema: %s", err);
     struct { vr_jshape *s; const char *prefix; } cases[] = {

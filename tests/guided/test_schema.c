@@ -21,7 +21,7 @@ static int run(const char *schema, const char *text) {
     vr_jdoc *d = parse(schema);
     if (!d) return -3;
     char err[256];
-    vr_jshape *s = vr_jshape_new_schema(vr_jdoc_root(d), "schema", err, sizeof err);
+    vr_jshape *s = vr_jshape_new_schema(vr_jdoc_root(d), "schema", 0, err, sizeof err);
     vr_jdoc_free(d);
     if (!s) {
         fprintf(stderr, "schema refused: %s\n", err);
@@ -213,7 +213,7 @@ static void mask_checks(void) {
     for (int si = 0; si < 5; si++) {
         vr_jdoc *d = parse(schemas[si]);
         char err[256];
-        vr_jshape *s = vr_jshape_new_schema(vr_jdoc_root(d), "schema", err, sizeof err);
+        vr_jshape *s = vr_jshape_new_schema(vr_jdoc_root(d), "schema", 0, err, sizeof err);
         vr_jdoc_free(d);
         CHECK(s != NULL, "%s", err);
         if (!s) continue;
