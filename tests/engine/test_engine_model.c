@@ -301,6 +301,61 @@ static void test_abort_and_embed(int vocab) {
     vr_engine_destroy(e);
 }
 
+/* --kv-cache-dtype: "auto" stores K/V in the weights' dtype, a named dtype
+ * overrides it (a 2-byte cache holds twice the blocks of an f32 one in the
+ * same bytes), and anything else is refused by name. */
+static int kv_blocks_for(const char *kv_dtype, const char **got) {
+    vr_engine_options o;
+    vr_engine_options_default(&o);
+    o.model_path = model_path;
+    o.device = "cpu";
+    o.no_thread = 1;
+    o.quiet = 1;
+    o.log_stats = 0;
+    o.num_threads = 1;
+    o.max_model_len = 256;
+    o.kv_cache_memory_bytes = (size_t)8 << 20;
+    o.kv_cache_dtype = kv_dtype;
+    vr_engine *e = NULL;
+    char err[512];
+    if (vr_engine_create(&o, &e, err, sizeof err)) {
+        CHECK(0, "kv_cache_dtype %s: %s", kv_dtype, err);
+        return -1;
+    }
+    const vr_engine_info *in = vr_engine_get_info(e);
+    int n = in->num_kv_blocks;
+    *got = !strcmp(in->kv_cache_dtype, "BF16") ? "BF16" : !strcmp(in->kv_cache_dtype, "F16") ? "F16"
+         : !strcmp(in->kv_cache_dtype, "F32") ? "F32" : "?";
+    vr_engine_destroy(e);
+    return n;
+}
+
+static void test_kv_dtype(void) {
+    const char *weights = NULL, *got = NULL;
+    int n_auto = kv_blocks_for("auto", &weights);
+    int n32 = kv_blocks_for("float32", &got);
+    CHECK(got && !strcmp(got, "F32"), "float32 KV reported as %s", got ? got : "(none)");
+    int n16 = kv_blocks_for("bfloat16", &got);
+    CHECK(got && !strcmp(got, "BF16"), "bfloat16 KV reported as %s", got ? got : "(none)");
+    CHECK(n32 > 0 && n16 >= 2 * n32 - 1 && n16 <= 2 * n32 + 1,
+          "bf16 KV holds %d blocks, f32 %d: expected twice", n16, n32);
+    CHECK(n_auto == (strstr(model_path, "bf16") ? n16 : n32),
+          "auto KV (%s) holds %d blocks; f32 %d, bf16 %d", weights ? weights : "?", n_auto, n32, n16);
+    vr_engine_options o;
+    vr_engine_options_default(&o);
+    o.model_path = model_path;
+    o.device = "cpu";
+    o.no_thread = 1;
+    o.quiet = 1;
+    o.kv_cache_dtype = "fp8";
+    vr_engine *e = NULL;
+    char err[512] = "";
+    CHECK(vr_engine_create(&o, &e, err, sizeof err) != 0 && strstr(err, "--kv-cache-dtype") &&
+              strstr(err, "fp8"),
+          "kv_cache_dtype fp8: expected a refusal naming it, got '%s'", err);
+    vr_engine_destroy(e);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: test_engine_model MODELS_DIR [preset...]\n");
@@ -321,6 +376,7 @@ int main(int argc, char **argv) {
         test_prefix(vocab);
         test_seeded(vocab);
         test_abort_and_embed(vocab);
+        test_kv_dtype();
         printf("%s: %s\n", preset, failures == before ? "ok" : "FAILED");
     }
     if (failures) {
