@@ -3,7 +3,8 @@
  * Three layers, each usable on its own:
  *
  *  1. vr_jpda: a byte-level pushdown automaton that accepts exactly the
- *     outputs of one shape (vr_jshape): any JSON object, or the list of tool
+ *     outputs of one shape (vr_jshape): any JSON object, a value of a JSON
+ *     Schema (schema.c: a documented subset), or the list of tool
  *     calls that tool_choice "required" asks for,
  *     [{"name": <one of the names>, "parameters": {...}}, ...]. It is a small
  *     fixed-size value, so it can be copied freely (the mask walk keeps one
@@ -68,7 +69,15 @@ typedef struct vr_jnode {
     int n_lits;                 /* enum / const: JSON texts, sorted, distinct */
     char **lits;
     size_t *lit_lens;
+    int n_alts;                 /* anyOf: the branches, told apart by a value's first byte */
+    uint16_t *alts;
+    uint8_t first;              /* VR_JF_*: how a value of this node can start */
 } vr_jnode;
+
+enum { /* the first byte of a value, by class (vr_jnode.first) */
+    VR_JF_OBJ = 1, VR_JF_ARR = 2, VR_JF_STR = 4, VR_JF_NUM = 8, VR_JF_T = 16, VR_JF_F = 32, VR_JF_N = 64,
+    VR_JF_ALL = 127,
+};
 
 typedef enum {
     VR_JSHAPE_OBJECT = 0,  /* any JSON object (named tool choice, json_object) */

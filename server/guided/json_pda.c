@@ -336,6 +336,14 @@ static int node_value_start(vr_jpda *a, uint16_t node, uint8_t c) {
     a->depth = 0;
     if (node == VR_JNODE_ANY) return value_start(a, c);
     const vr_jnode *n = node_of(a, node);
+    if (n->n_alts) { /* anyOf: the branch this byte can start (schema.c keeps them apart) */
+        uint8_t f = c == '{' ? VR_JF_OBJ : c == '[' ? VR_JF_ARR : c == '"' ? VR_JF_STR : c == 't' ? VR_JF_T
+                  : c == 'f' ? VR_JF_F : c == 'n' ? VR_JF_N : (c == '-' || is_digit(c)) ? VR_JF_NUM : 0;
+        for (int i = 0; f && i < n->n_alts; i++)
+            if (n->alts[i] == VR_JNODE_ANY || node_of(a, n->alts[i])->first & f)
+                return node_value_start(a, n->alts[i], c);
+        return -1;
+    }
     if (n->n_lits) {
         a->vn = node;
         a->st = S_SENUM;

@@ -30,7 +30,7 @@ static const char *const annotations[] = {
 };
 static const char *const supported[] = {
     "type", "properties", "required", "additionalProperties", "enum", "const", "items", "minItems", "maxItems",
-    "$ref", NULL,
+    "$ref", "anyOf", NULL,
 };
 
 static int in_list(const char *const *l, const char *k) {
@@ -154,6 +154,65 @@ static int get_count(ctx *c, const vr_json *v, const char *path, const char *kw,
 
 static int compile(ctx *c, const vr_json *sch, const char *path, int depth, uint16_t *out);
 
+/* How a value of node n can start: anyOf branches must not share a class,
+ * so the first byte picks the branch and the automaton never guesses. */
+static uint8_t first_of(const vr_jshape *s, uint16_t n) {
+    if (n == VR_JNODE_ANY) return VR_JF_ALL;
+    const vr_jnode *x = &s->nodes[n];
+    uint8_t f = 0;
+    if (x->n_alts) {
+        for (int i = 0; i < x->n_alts; i++) f |= first_of(s, x->alts[i]);
+        return f;
+    }
+    if (x->n_lits) {
+        for (int i = 0; i < x->n_lits; i++) {
+            char ch = x->lits[i][0];
+            f |= ch == '"' ? VR_JF_STR : ch == 't' ? VR_JF_T : ch == 'f' ? VR_JF_F : ch == 'n' ? VR_JF_N : VR_JF_NUM;
+        }
+        return f;
+    }
+    if (x->types & VR_JT_OBJ) f |= VR_JF_OBJ;
+    if (x->types & VR_JT_ARR) f |= VR_JF_ARR;
+    if (x->types & VR_JT_STR) f |= VR_JF_STR;
+    if (x->types & (VR_JT_INT | VR_JT_NUM)) f |= VR_JF_NUM;
+    if (x->types & VR_JT_BOOL) f |= VR_JF_T | VR_JF_F;
+    if (x->types & VR_JT_NULL) f |= VR_JF_N;
+    return f;
+}
+
+static int compile_any_of(ctx *c, const vr_json *sch, const vr_json *alts, const char *path, int depth, uint16_t *out) {
+    for (size_t i = 0; i < sch->u.obj.n; i++)
+        if (in_list(supported, sch->u.obj.m[i].key) && strcmp(sch->u.obj.m[i].key, "anyOf"))
+            FAIL("%s: '%.60s' next to anyOf is not supported", path, sch->u.obj.m[i].key);
+    if (alts->type != VR_JSON_ARRAY || alts->u.arr.n == 0) FAIL("%s.anyOf: must be a non-empty list of schemas", path);
+    if (alts->u.arr.n > 8) FAIL("%s.anyOf: at most 8 branches", path);
+    uint16_t br[8];
+    uint8_t seen = 0;
+    for (size_t i = 0; i < alts->u.arr.n; i++) {
+        char sub[512];
+        snprintf(sub, sizeof sub, "%s.anyOf[%zu]", path, i);
+        if (compile(c, &alts->u.arr.items[i], sub, depth + 1, &br[i])) return -1;
+        uint8_t f = first_of(c->s, br[i]);
+        if (f & seen)
+            FAIL("%s: anyOf branches whose values can start alike (two objects, two strings, ...) are not supported", sub);
+        seen |= f;
+    }
+    if (alts->u.arr.n == 1) { /* one branch: itself */
+        *out = br[0];
+        return 0;
+    }
+    uint16_t self;
+    if (new_node(c, path, &self)) return -1;
+    vr_jnode *n = &c->s->nodes[self];
+    n->alts = malloc(alts->u.arr.n * sizeof *n->alts);
+    if (!n->alts) FAIL("out of memory");
+    memcpy(n->alts, br, alts->u.arr.n * sizeof *br);
+    n->n_alts = (int)alts->u.arr.n;
+    n->first = seen;
+    *out = self;
+    return 0;
+}
+
 /* "#/$defs/name" or "#/definitions/name" (one level, no escapes). */
 static int follow_ref(ctx *c, const vr_json *ref, const char *path, int depth, uint16_t *out) {
     const char *r = ref->type == VR_JSON_STRING ? ref->u.str.s : "";
@@ -198,6 +257,11 @@ static int compile_props(ctx *c, uint16_t self, const vr_json *sch, const char *
         vr_jnode *n = &c->s->nodes[self]; /* compile may have moved the table */
         n->props[i].key = quote(m->key, m->key_len, &n->props[i].len);
         if (!n->props[i].key) FAIL("out of memory");
+        if (n->props[i].len > 4096) { /* the automaton counts key bytes in 16 bits */
+            free(n->props[i].key);
+            n->props[i].key = NULL;
+            FAIL("%s.properties: a property name is too long (over 4096 bytes as JSON)", path);
+        }
         n->props[i].node = child;
         n->n_props++;
     }
@@ -213,7 +277,9 @@ static int compile_props(ctx *c, uint16_t self, const vr_json *sch, const char *
 }
 
 static int compile(ctx *c, const vr_json *sch, const char *path, int depth, uint16_t *out) {
-    if (depth > VR_JSCHEMA_MAX_DEPTH)
+    /* below VR_JSCHEMA_MAX_DEPTH: each level may open one container of the
+     * automaton's fixed stack */
+    if (depth >= VR_JSCHEMA_MAX_DEPTH)
         FAIL("%s: the schema nests deeper than %d levels (a recursive $ref?)", path, VR_JSCHEMA_MAX_DEPTH);
     if (sch->type == VR_JSON_BOOL) {
         if (!sch->u.b) FAIL("%s: the schema false allows nothing", path);
@@ -233,6 +299,8 @@ static int compile(ctx *c, const vr_json *sch, const char *path, int depth, uint
                 FAIL("%s: '%.60s' next to $ref is not supported", path, sch->u.obj.m[i].key);
         return follow_ref(c, ref, path, depth, out);
     }
+    const vr_json *any_of = vr_jget(sch, "anyOf");
+    if (any_of) return compile_any_of(c, sch, any_of, path, depth, out);
     const vr_json *type = vr_jget(sch, "type"), *en = vr_jget(sch, "enum"), *cn = vr_jget(sch, "const");
     const vr_json *props = vr_jget(sch, "properties"), *items = vr_jget(sch, "items");
     const vr_json *mn = vr_jget(sch, "minItems"), *mx = vr_jget(sch, "maxItems");
@@ -273,6 +341,7 @@ static int compile(ctx *c, const vr_json *sch, const char *path, int depth, uint
         n->min_items = lo;
         n->max_items = hi;
     }
+    c->s->nodes[self].first = first_of(c->s, self);
     *out = self;
     return 0;
 }

@@ -127,6 +127,7 @@ void vr_jshape_free(vr_jshape *s) {
         for (int k = 0; k < n->n_lits; k++) free(n->lits[k]);
         free(n->lits);
         free(n->lit_lens);
+        free(n->alts);
     }
     free(s->nodes);
     free(s->name_roots);

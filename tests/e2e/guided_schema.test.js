@@ -36,6 +36,7 @@ const schema = {
     ok: { type: 'boolean' },
     tags: { type: 'array', items: { type: 'string' }, maxItems: 2 },
     note: { type: ['string', 'null'] },
+    level: { anyOf: [{ type: 'integer' }, { type: 'null' }, { type: 'array', items: { enum: ['x', 'y'] } }], default: null },
     kind: { const: 'forecast' },
     where: { $ref: '#/$defs/point' },
   },
@@ -49,6 +50,11 @@ const schema = {
 function validate(s, v, root = s, path = '$') {
   if (s === true || (s && Object.keys(s).length === 0)) return;
   if (s.$ref) return validate(root.$defs[s.$ref.split('/').pop()], v, root, path);
+  if (s.anyOf) {
+    const ok = s.anyOf.filter((b) => { try { validate(b, v, root, path); return true; } catch { return false; } });
+    assert.ok(ok.length > 0, `${path}: ${JSON.stringify(v)} matches no anyOf branch`);
+    return;
+  }
   if (s.enum || s.const !== undefined) {
     const vals = s.enum || [s.const];
     assert.ok(vals.some((x) => x === v), `${path}: ${JSON.stringify(v)} not in ${JSON.stringify(vals)}`);
@@ -76,7 +82,7 @@ test('the validator itself refuses what the schema refuses', () => {
   const good = { city: 'P', unit: 'celsius', days: 1, temp: 2.5, ok: true, kind: 'forecast', where: { lat: 1 } };
   validate(schema, good);
   for (const bad of [{ ...good, unit: 'kelvin' }, { ...good, days: 1.5 }, { ...good, extra: 1 }, { ...good, where: {} },
-    { ...good, tags: ['a', 'b', 'c'] }, { unit: 'celsius', city: 'P', days: 1, temp: 2, ok: true, kind: 'forecast', where: { lat: 1 } }])
+    { ...good, tags: ['a', 'b', 'c'] }, { ...good, level: 'x' }, { ...good, level: ['z'] }, { unit: 'celsius', city: 'P', days: 1, temp: 2, ok: true, kind: 'forecast', where: { lat: 1 } }])
     assert.throws(() => validate(schema, bad));
 });
 
@@ -181,7 +187,9 @@ test('schemas beyond the subset: 400 naming response_format, the keyword and its
     await bad(path, { type: 'object', properties: { n: { type: 'integer', minimum: 0 } } }, /'minimum'/);
     await bad(path, { type: 'object', properties: { t: { type: 'array', items: { type: 'string', minLength: 1 } } } },
       /properties\.t\.items: unsupported JSON Schema keyword 'minLength'/);
-    await bad(path, { anyOf: [{ type: 'object' }] }, /'anyOf'/);
+    await bad(path, { oneOf: [{ type: 'object' }] }, /'oneOf'/);
+    await bad(path, { type: 'object', properties: { a: { anyOf: [{ type: 'string' }, { enum: ['x'] }] } } },
+      /properties\.a\.anyOf\[1\]: anyOf branches whose values can start alike/);
     await bad(path, { type: 'object', additionalProperties: { type: 'string' } }, /additionalProperties/);
     await bad(path, { type: 'string' }, /root must/);
     await bad(path, { type: 'object', properties: { a: { $ref: '#/$defs/missing' } } }, /not defined/);

@@ -44,6 +44,7 @@ typedef struct { const char *schema, *text; int want; } acase;
 #define NUMS "{\"properties\":{\"n\":{\"type\":\"number\"},\"i\":{\"type\":\"integer\"},\"b\":{\"type\":\"boolean\"},\"z\":{\"type\":[\"null\",\"string\"]}},\"required\":[\"n\",\"i\",\"b\",\"z\"]}"
 #define ARR "{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"minItems\":1,\"maxItems\":2}"
 #define REF "{\"$defs\":{\"pt\":{\"type\":\"object\",\"properties\":{\"x\":{\"type\":\"number\"}},\"required\":[\"x\"]}},\"type\":\"object\",\"properties\":{\"a\":{\"$ref\":\"#/$defs/pt\"},\"b\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/pt\"}}},\"required\":[\"a\",\"b\"]}"
+#define ANYOF "{\"type\":\"object\",\"properties\":{\"a\":{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"null\"}],\"default\":null},\"b\":{\"anyOf\":[{\"type\":\"integer\"},{\"type\":\"array\",\"items\":{\"enum\":[\"x\"]}},{\"type\":\"object\",\"properties\":{\"k\":{\"const\":true}},\"required\":[\"k\"]}]}},\"required\":[\"a\",\"b\"]}"
 #define ANYV "{\"type\":\"object\",\"properties\":{\"v\":{},\"o\":{\"type\":\"object\"}},\"required\":[\"v\",\"o\"]}"
 
 static const acase cases[] = {
@@ -96,6 +97,15 @@ static const acase cases[] = {
     {REF, "{\"a\":{\"x\":1},\"b\":[{\"x\":2.5},{\"x\":0}]}", 1},
     {REF, "{\"a\":{},\"b\":[]}", -1},
     {REF, "{\"a\":{\"x\":1},\"b\":[{\"y\":2}]}", -1},
+    /* anyOf: the first byte picks the branch */
+    {ANYOF, "{\"a\":\"s\",\"b\":3}", 1},
+    {ANYOF, "{\"a\":null,\"b\":[\"x\",\"x\"]}", 1},
+    {ANYOF, "{\"a\":null,\"b\":{\"k\":true}}", 1},
+    {ANYOF, "{\"a\":1", -1},
+    {ANYOF, "{\"a\":null,\"b\":2.5", -1},
+    {ANYOF, "{\"a\":null,\"b\":[\"y\"", -1},
+    {ANYOF, "{\"a\":null,\"b\":{\"k\":false", -1},
+    {ANYOF, "{\"a\":null,\"b\":true", -1},
     /* {} is any value; "type": "object" alone is any object */
     {ANYV, "{\"v\":[1,{\"q\":\"r\"},null],\"o\":{\"any\":[true]}}", 1},
     {ANYV, "{\"v\":\"s\",\"o\":{}}", 1},
@@ -112,7 +122,13 @@ static const rcase rejects[] = {
     {"{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\",\"minimum\":1}}}", "'minimum'"},
     {"{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"array\",\"items\":{\"minLength\":1}}}}",
      "schema.properties.a.items: unsupported JSON Schema keyword 'minLength'"},
-    {"{\"type\":\"object\",\"anyOf\":[]}", "'anyOf'"},
+    {"{\"type\":\"object\",\"properties\":{\"a\":{\"anyOf\":[{\"type\":\"string\"},{\"enum\":[\"x\"]}]}}}",
+     "schema.properties.a.anyOf[1]: anyOf branches whose values can start alike"},
+    {"{\"type\":\"object\",\"properties\":{\"a\":{\"anyOf\":[{\"type\":\"string\"},{}]}}}", "start alike"},
+    {"{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"anyOf\":[{\"type\":\"string\"}]}}}",
+     "'type' next to anyOf"},
+    {"{\"type\":\"object\",\"properties\":{\"a\":{\"anyOf\":[]}}}", "non-empty list"},
+    {"{\"type\":\"object\",\"oneOf\":[]}", "'oneOf'"},
     {"{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"}}", "schema.additionalProperties"},
     {"{\"type\":\"string\"}", "the root must"},
     {"{\"enum\":[{\"a\":1}]}", "enum / const values"},
@@ -147,6 +163,29 @@ static void compile_checks(void) {
     char err[256] = "";
     CHECK(vr_jschema_check(vr_jdoc_root(d), "schema", 0, err, sizeof err) == -1 && strstr(err, "at most"), "%s", err);
     vr_jdoc_free(d);
+    /* a property name too long to match */
+    char *longkey = malloc(6000);
+    memset(longkey, 'k', 5000);
+    snprintf(longkey + 5000, 1000, "\":{}}}");
+    char *ls = malloc(7000);
+    snprintf(ls, 7000, "{\"type\":\"object\",\"properties\":{\"%s", longkey);
+    d = parse(ls);
+    CHECK(vr_jschema_check(vr_jdoc_root(d), "schema", 0, err, sizeof err) == -1 && strstr(err, "too long"), "%s", err);
+    vr_jdoc_free(d);
+    free(ls);
+    free(longkey);
+    /* nesting: 31 levels fit (the automaton's stack holds them all), 32 do not */
+    for (int levels = 31; levels <= 32; levels++) {
+        char nest[2048] = "", text[256] = "";
+        for (int k = 0; k < levels; k++) strcat(nest, "{\"type\":\"array\",\"items\":");
+        strcat(nest, "{\"type\":\"integer\"}");
+        for (int k = 0; k < levels; k++) strcat(nest, "}");
+        for (int k = 0; k < levels; k++) strcat(text, "[");
+        strcat(text, "1");
+        for (int k = 0; k < levels; k++) strcat(text, "]");
+        if (levels == 31) CHECK(run(nest, text) == 1, "%d nested arrays", levels);
+        else CHECK(run(nest, text) == -2, "%d nested arrays should be refused", levels);
+    }
     /* annotations are fine; tool parameters need an object root */
     d = parse("{\"title\":\"t\",\"description\":\"d\",\"$schema\":\"x\",\"type\":\"array\",\"items\":{\"default\":1}}");
     CHECK(vr_jschema_check(vr_jdoc_root(d), "schema", 0, err, sizeof err) == 0, "annotations: %s", err);
@@ -208,9 +247,9 @@ static void mask_checks(void) {
     const char *ptrs[NTOK];
     for (int k = 0; k < NTOK; k++) ptrs[k] = g_bytes[k];
     vr_guided_vocab *v = vr_guided_vocab_new(NTOK, ptrs, g_lens, NULL);
-    const char *schemas[] = {PERSON, ENUMS, NUMS, ARR, REF};
+    const char *schemas[] = {PERSON, ENUMS, NUMS, ARR, REF, ANYOF};
     uint8_t allowed[NTOK];
-    for (int si = 0; si < 5; si++) {
+    for (int si = 0; si < 6; si++) {
         vr_jdoc *d = parse(schemas[si]);
         char err[256];
         vr_jshape *s = vr_jshape_new_schema(vr_jdoc_root(d), "schema", 0, err, sizeof err);
