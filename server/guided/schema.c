@@ -128,6 +128,7 @@ static int compile_lits(ctx *c, vr_jnode *n, const vr_json *vals, size_t nv, con
         if (v->type == VR_JSON_ARRAY || v->type == VR_JSON_OBJECT)
             FAIL("%s: enum / const values must be strings, numbers, booleans or null", path);
         size_t len = 0;
+        if (v->type == VR_JSON_DOUBLE && !isfinite(v->u.d)) FAIL("%s: an enum / const number is out of range", path);
         char *t = scalar_text(v, &len);
         if (!t) FAIL("out of memory");
         if (len > 65535) { free(t); FAIL("%s: an enum / const value is too long", path); }
