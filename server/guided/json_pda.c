@@ -286,7 +286,7 @@ static void value_done(vr_jpda *a) {
         return;
     }
     if (top_is_sarr(a)) {
-        a->sc[a->sd - 1]++;
+        if (a->sc[a->sd - 1] < 0xFFFF) a->sc[a->sd - 1]++; /* past every minItems / maxItems */
         a->st = S_SARR_NEXT;
     } else {
         a->st = S_SOBJ_NEXT;
