@@ -63,11 +63,16 @@ static int ids_find(const vr_id_set *set, const char *k) {
     }
 }
 
-/* Tombstones are the set pointer itself; the table is rebuilt when it fills. */
+/* Tombstones are the set pointer itself. The table is rebuilt (tombstones
+ * dropped) when live ids plus tombstones reach half of it: counting only
+ * live ids let a long run of submit/finish cycles fill every slot with
+ * tombstones, and a lookup of an absent id then never met an empty slot. */
 static int ids_insert(vr_id_set *set, char *k) {
-    if ((set->n + 1) * 2 > set->cap) {
-        uint32_t cap = set->cap ? set->cap * 2 : 64;
-        while ((set->n + 1) * 2 > cap) cap *= 2;
+    if ((set->n + set->n_tomb + 1) * 2 > set->cap) {
+        /* Sized by the live ids alone (at most a quarter full), so that a
+         * rebuild caused by tombstones does not grow the table. */
+        uint32_t cap = 64;
+        while ((set->n + 1) * 4 > cap) cap *= 2;
         char **keys = calloc(cap, sizeof *keys);
         if (!keys) return -1;
         for (uint32_t i = 0; i < set->cap; i++) {
@@ -80,9 +85,11 @@ static int ids_insert(vr_id_set *set, char *k) {
         free(set->keys);
         set->keys = keys;
         set->cap = cap;
+        set->n_tomb = 0;
     }
     uint32_t j = str_hash(k) & (set->cap - 1);
     while (set->keys[j] && set->keys[j] != (char *)set) j = (j + 1) & (set->cap - 1);
+    if (set->keys[j]) set->n_tomb--;
     set->keys[j] = k;
     set->n++;
     return 0;
@@ -93,6 +100,7 @@ static void ids_remove(vr_id_set *set, const char *k) {
     if (i < 0) return;
     set->keys[i] = (char *)set;
     set->n--;
+    set->n_tomb++;
 }
 
 /* ---- creation ---- */

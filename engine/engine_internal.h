@@ -40,6 +40,7 @@ typedef struct vr_batch_buf {
 typedef struct vr_id_set {
     char **keys;
     uint32_t cap, n;
+    uint32_t n_tomb; /* removed slots: they still end no probe, so they count towards the load */
 } vr_id_set;
 
 struct vr_engine {

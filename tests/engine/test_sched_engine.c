@@ -367,6 +367,33 @@ static void test_admission_errors(void) {
     CHECK(fake_engine(&o2, V, 1000, 10, -1, &m) == NULL, "tiny KV accepted");
 }
 
+/* Thousands of requests submitted and finished one after another (a long
+ * running server): the live-id set must stay usable and small. Its removed
+ * slots once never counted towards the load, the table filled with them and
+ * the duplicate check of the next submit looped for ever. */
+static void test_id_churn(void) {
+    vr_engine_options o = opts(4, 64);
+    vr_engine *e = fake_engine(&o, V, 100, 40, -1, NULL);
+    if (!e) { failures++; return; }
+    int32_t prompt[4];
+    make_prompt(prompt, 4, V, 5);
+    vr_sampling_params p = greedy(1);
+    char err[512], id[32];
+    for (int i = 0; i < 3000; i++) {
+        cap c;
+        memset(&c, 0, sizeof c);
+        snprintf(id, sizeof id, "churn-%d", i);
+        int rc = vr_engine_submit(e, id, VR_REQ_GENERATE, prompt, 4, &p, 0, on_out, &c, err, sizeof err);
+        CHECK(rc == 0, "submit %d: %s", i, err);
+        if (rc) break;
+        fake_run_all(e);
+        CHECK(c.request_finished, "request %d finished", i);
+    }
+    CHECK(e->ids.n == 0 && e->ids.cap <= 64, "id set after churn: %u live, capacity %u", e->ids.n, e->ids.cap);
+    check_pool_clean(e, "id churn");
+    vr_engine_destroy(e);
+}
+
 /* stop_token_ids, EOS, min_tokens, max_tokens, logprobs, prompt logprobs. */
 static void test_stops_and_logprobs(void) {
     vr_engine_options o = opts(8, 7);
@@ -614,6 +641,7 @@ int main(void) {
     test_abort();
     test_stress();
     test_admission_errors();
+    test_id_churn();
     test_stops_and_logprobs();
     test_embeddings();
     test_thread();
