@@ -58,9 +58,14 @@ static int check_unsupported(const vr_json *body, vr_api api, vr_field_err *e) {
                                  t->u.str.s, gen ? ", 'json_object' and 'json_schema'" : "");
         if (json_schema && check_json_schema(rf, e)) return -1;
     }
-    const vr_json *beam = vr_jget(body, "use_beam_search");
-    if (beam && beam->type == VR_JSON_BOOL && beam->u.b)
-        return vr_field_fail(e, "use_beam_search", "use_beam_search is not supported");
+    /* Fields whose value changes nothing here are still type-checked: a
+     * wrong type is a 400 naming the field, as for every other field. */
+    int beam = 0, parallel = 1;
+    const char *user = NULL;
+    if (vr_get_bool(body, "use_beam_search", &beam, e)) return -1;
+    if (beam) return vr_field_fail(e, "use_beam_search", "use_beam_search is not supported");
+    if (vr_get_str(body, "user", &user, e)) return -1;
+    if (api == VR_API_CHAT && vr_get_bool(body, "parallel_tool_calls", &parallel, e)) return -1;
     if (api == VR_API_COMPLETION) {
         const vr_json *suffix = vr_jget(body, "suffix");
         if (suffix && suffix->type != VR_JSON_NULL)
@@ -212,9 +217,9 @@ int vr_parse_params(vr_server *s, const vr_json *body, vr_api api, vr_req_params
     ll = 1;
     if (vr_get_int(body, "n", 1, 128, &ll, e)) return -1;
     p->sp.n = (int)ll;
-    const vr_json *best_of = vr_jget(body, "best_of");
-    if (best_of && best_of->type == VR_JSON_INT && best_of->u.i != p->sp.n)
-        return vr_field_fail(e, "best_of", "best_of other than n is not supported");
+    ll = p->sp.n;
+    if (vr_get_int(body, "best_of", 1, 1 << 30, &ll, e)) return -1;
+    if (ll != p->sp.n) return vr_field_fail(e, "best_of", "best_of other than n is not supported");
 
     if (vr_get_bool(body, "ignore_eos", &p->sp.ignore_eos, e)) return -1;
     if (vr_get_bool(body, "skip_special_tokens", &p->sp.skip_special_tokens, e)) return -1;

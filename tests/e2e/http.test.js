@@ -147,6 +147,12 @@ test('error cases of API.md', async () => {
   assertError(await post('/v1/chat/completions', { messages: msgs, tools: [{ type: 'function', function: { name: 'f' } }] }),
     400, 'tool_choice');
   assertError(await post('/v1/completions', { prompt: 'x', suffix: 'y' }), 400, 'suffix');
+  // Fields without effect here are type-checked all the same (found by fuzz.test.js).
+  assertError(await post('/v1/chat/completions', { messages: msgs, use_beam_search: {} }), 400, 'use_beam_search');
+  assertError(await post('/v1/chat/completions', { messages: msgs, parallel_tool_calls: 1 }), 400, 'parallel_tool_calls');
+  assertError(await post('/v1/chat/completions', { messages: msgs, user: [1] }), 400, 'user');
+  assertError(await post('/v1/completions', { prompt: 'x', best_of: 'two' }), 400, 'best_of');
+  assertError(await post('/v1/completions', { prompt: 'x', best_of: 2 }), 400, 'best_of');
   assertError(await post('/v1/completions', {}), 400, 'prompt');
   assertError(await post('/v1/completions', { prompt: [1, 'a'] }), 400, 'prompt');
   assertError(await post('/v1/completions', { prompt: [151936 * 10] }), 400, 'prompt');
