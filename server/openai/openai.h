@@ -107,8 +107,10 @@ void vr_gen_set_parsers(vr_gen *g, const char *tool_parser, const char *reasonin
  * into the request document): constrain the output (server/guided) and
  * parse it as that choice's JSON. Call after vr_gen_set_parsers. */
 void vr_gen_set_guided(vr_gen *g, vr_tool_choice choice, const char *named_function);
-/* Chat response_format json_object: the content is constrained to one JSON
- * object (server/guided); no reasoning parsing (it is JSON from the start). */
+/* response_format json_object or json_schema (chat and completions): the
+ * content is constrained to one JSON value of that shape (server/guided; the
+ * schema is compiled at launch from the request); no reasoning parsing (it
+ * is JSON from the start). */
 void vr_gen_set_json_object(vr_gen *g);
 int vr_gen_echo_requested(const vr_gen *g);
 /* Embeddings output options. */
