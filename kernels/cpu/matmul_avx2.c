@@ -109,7 +109,7 @@ VR_TARGET static VR_INLINE void tile_ordered(const tile_args *t, vr_dtype dt, in
 #pragma GCC unroll 8
         for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps();
     int k = t->k0;
-    const size_t esize = dt == VR_F32 ? 4 : 2;
+    const size_t esize = vr_dtype_size(dt);
     for (; k + 8 <= t->k1; k += 8) {
         if (t->pf && !(((size_t)k * esize) & 63)) prefetch_next_rows(t->w, esize, t->n, R, K, k);
         __m256 wv[TR];

@@ -41,17 +41,23 @@ static void on_out(void *u, const vr_output_delta *d) {
 static const char *models_dir;
 static char model_path[1024];
 
-static vr_engine *make(int max_seqs, int budget, size_t kv_blocks, int prefix, int max_len) {
-    vr_engine_options o;
-    vr_engine_options_default(&o);
-    o.model_path = model_path;
+/* Options every engine of this test starts from: the fixture, driven by
+ * vr_engine_step() on this thread, silent. */
+static void base_options(vr_engine_options *o) {
+    vr_engine_options_default(o);
+    o->model_path = model_path;
     /* the CPU unless asked otherwise: the default "auto" would silently run
      * these batch-invariance checks on a GPU where there is one */
-    o.device = getenv("VIREO_TEST_DEVICE") ? getenv("VIREO_TEST_DEVICE") : "cpu";
-    o.no_thread = 1;
-    o.quiet = 1;
-    o.log_stats = 0;
-    o.num_threads = 2;
+    o->device = getenv("VIREO_TEST_DEVICE") ? getenv("VIREO_TEST_DEVICE") : "cpu";
+    o->no_thread = 1;
+    o->quiet = 1;
+    o->log_stats = 0;
+    o->num_threads = 2;
+}
+
+static vr_engine *make(int max_seqs, int budget, size_t kv_blocks, int prefix, int max_len) {
+    vr_engine_options o;
+    base_options(&o);
     o.max_num_seqs = max_seqs;
     o.max_num_batched_tokens = budget;
     o.max_model_len = max_len;
@@ -304,56 +310,38 @@ static void test_abort_and_embed(int vocab) {
 /* --kv-cache-dtype: "auto" stores K/V in the weights' dtype, a named dtype
  * overrides it (a 2-byte cache holds twice the blocks of an f32 one in the
  * same bytes), and anything else is refused by name. */
-static int kv_blocks_for(const char *kv_dtype, const char **got) {
+static int kv_blocks_for(const char *kv_dtype, const char **got, char *err, size_t errlen) {
     vr_engine_options o;
-    vr_engine_options_default(&o);
-    o.model_path = model_path;
-    o.device = "cpu";
-    o.no_thread = 1;
-    o.quiet = 1;
-    o.log_stats = 0;
-    o.num_threads = 1;
+    base_options(&o);
     o.max_model_len = 256;
     o.kv_cache_memory_bytes = (size_t)8 << 20;
     o.kv_cache_dtype = kv_dtype;
     vr_engine *e = NULL;
-    char err[512];
-    if (vr_engine_create(&o, &e, err, sizeof err)) {
-        CHECK(0, "kv_cache_dtype %s: %s", kv_dtype, err);
-        return -1;
-    }
+    if (vr_engine_create(&o, &e, err, errlen)) return -1;
     const vr_engine_info *in = vr_engine_get_info(e);
     int n = in->num_kv_blocks;
-    *got = !strcmp(in->kv_cache_dtype, "BF16") ? "BF16" : !strcmp(in->kv_cache_dtype, "F16") ? "F16"
-         : !strcmp(in->kv_cache_dtype, "F32") ? "F32" : "?";
+    *got = in->kv_cache_dtype; /* a static name ("F32", "BF16", "F16") */
     vr_engine_destroy(e);
     return n;
 }
 
 static void test_kv_dtype(void) {
-    const char *weights = NULL, *got = NULL;
-    int n_auto = kv_blocks_for("auto", &weights);
-    int n32 = kv_blocks_for("float32", &got);
-    CHECK(got && !strcmp(got, "F32"), "float32 KV reported as %s", got ? got : "(none)");
-    int n16 = kv_blocks_for("bfloat16", &got);
-    CHECK(got && !strcmp(got, "BF16"), "bfloat16 KV reported as %s", got ? got : "(none)");
-    CHECK(n32 > 0 && n16 >= 2 * n32 - 1 && n16 <= 2 * n32 + 1,
-          "bf16 KV holds %d blocks, f32 %d: expected twice", n16, n32);
-    CHECK(n_auto == (strstr(model_path, "bf16") ? n16 : n32),
-          "auto KV (%s) holds %d blocks; f32 %d, bf16 %d", weights ? weights : "?", n_auto, n32, n16);
-    vr_engine_options o;
-    vr_engine_options_default(&o);
-    o.model_path = model_path;
-    o.device = "cpu";
-    o.no_thread = 1;
-    o.quiet = 1;
-    o.kv_cache_dtype = "fp8";
-    vr_engine *e = NULL;
+    const char *weights = "", *got32 = "", *got16 = "", *got8 = NULL;
     char err[512] = "";
-    CHECK(vr_engine_create(&o, &e, err, sizeof err) != 0 && strstr(err, "--kv-cache-dtype") &&
+    int n_auto = kv_blocks_for("auto", &weights, err, sizeof err);
+    int n32 = kv_blocks_for("float32", &got32, err, sizeof err);
+    int n16 = kv_blocks_for("bfloat16", &got16, err, sizeof err);
+    CHECK(n_auto > 0 && n32 > 0 && n16 > 0, "kv_cache_dtype: %s", err);
+    CHECK(!strcmp(got32, "F32"), "float32 KV reported as %s", got32);
+    CHECK(!strcmp(got16, "BF16"), "bfloat16 KV reported as %s", got16);
+    CHECK(n16 >= 2 * n32 - 1 && n16 <= 2 * n32 + 1, "bf16 KV holds %d blocks, f32 %d: expected twice",
+          n16, n32);
+    CHECK(n_auto == (strstr(model_path, "bf16") ? n16 : n32),
+          "auto KV (%s) holds %d blocks; f32 %d, bf16 %d", weights, n_auto, n32, n16);
+    err[0] = 0;
+    CHECK(kv_blocks_for("fp8", &got8, err, sizeof err) < 0 && strstr(err, "--kv-cache-dtype") &&
               strstr(err, "fp8"),
           "kv_cache_dtype fp8: expected a refusal naming it, got '%s'", err);
-    vr_engine_destroy(e);
 }
 
 int main(int argc, char **argv) {
