@@ -128,6 +128,20 @@ static int fake_ref_generate(const int32_t *prompt, int n_prompt, const vr_sampl
     return max_tokens;
 }
 
+/* Options of a test engine driven by vr_engine_step() on the caller's
+ * thread, silent, blocks of 16 tokens. */
+static vr_engine_options fake_options(int max_seqs, int budget) {
+    vr_engine_options o;
+    vr_engine_options_default(&o);
+    o.no_thread = 1;
+    o.quiet = 1;
+    o.log_stats = 0;
+    o.max_num_seqs = max_seqs;
+    o.max_num_batched_tokens = budget;
+    o.block_size = 16;
+    return o;
+}
+
 /* An engine on a fake model. eos: one EOS id (or -1 for none). Returns NULL
  * (printing why) on failure. *model_out lets the test read counters. */
 static vr_engine *fake_engine(const vr_engine_options *o, int vocab, int max_model_len, int num_blocks,

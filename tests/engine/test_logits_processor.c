@@ -127,14 +127,7 @@ static void run_config(int budget, int blocks, const char *name) {
     p[6].ignore_eos = 1;
     p[7] = base(5);                    /* max_tokens inside the script: length */
 
-    vr_engine_options o;
-    vr_engine_options_default(&o);
-    o.no_thread = 1;
-    o.quiet = 1;
-    o.log_stats = 0;
-    o.max_num_seqs = 16;
-    o.max_num_batched_tokens = budget;
-    o.block_size = 16;
+    vr_engine_options o = fake_options(16, budget);
     o.logits_processor = processor;
     o.logits_processor_user = &ps;
     vr_engine *e = fake_engine(&o, V, 160, blocks, EOS, NULL);

@@ -70,18 +70,6 @@ static vr_sampling_params greedy(int max_tokens) {
     return p;
 }
 
-static vr_engine_options opts(int max_seqs, int budget) {
-    vr_engine_options o;
-    vr_engine_options_default(&o);
-    o.no_thread = 1;
-    o.quiet = 1;
-    o.log_stats = 0;
-    o.max_num_seqs = max_seqs;
-    o.max_num_batched_tokens = budget;
-    o.block_size = 16;
-    return o;
-}
-
 static int submit(vr_engine *e, const char *id, const int32_t *prompt, int n, const vr_sampling_params *p,
                   cap *c) {
     char err[512];
@@ -119,7 +107,7 @@ static void test_batch_invariance(void) {
         {2048, 27, 256, "tiny KV (preemption)"}, {64, 400, 1, "alone (max_num_seqs 1)"},
     };
     for (size_t k = 0; k < sizeof cfg / sizeof cfg[0]; k++) {
-        vr_engine_options o = opts(cfg[k].seqs, cfg[k].budget);
+        vr_engine_options o = fake_options(cfg[k].seqs, cfg[k].budget);
         o.max_num_queued_requests = 64;
         vr_engine *e = fake_engine(&o, V, 400, cfg[k].blocks, -1, NULL);
         if (!e) { failures++; continue; }
@@ -148,7 +136,7 @@ static void test_batch_invariance(void) {
 
 /* A second request sharing a 300-token prefix computes only the rest. */
 static void test_prefix_cache(void) {
-    vr_engine_options o = opts(8, 2048);
+    vr_engine_options o = fake_options(8, 2048);
     vr_engine *e = fake_engine(&o, V, 512, 200, -1, NULL);
     if (!e) { failures++; return; }
     int32_t a[320], b[330];
@@ -206,7 +194,7 @@ static void test_fork_seeded(void) {
     CHECK(memcmp(ref[0], ref[1], sizeof ref[0]) || memcmp(ref[1], ref[2], sizeof ref[0]),
           "fork: all four samples identical");
     for (int variant = 0; variant < 3; variant++) {
-        vr_engine_options o = opts(16, variant == 1 ? 5 : 512);
+        vr_engine_options o = fake_options(16, variant == 1 ? 5 : 512);
         vr_engine *e = fake_engine(&o, V, 120, variant == 2 ? 12 : 200, -1, NULL);
         if (!e) { failures++; continue; }
         cap c = {0}, other[4];
@@ -236,7 +224,7 @@ static void test_fork_seeded(void) {
 
 /* Aborting running and waiting requests returns every block. */
 static void test_abort(void) {
-    vr_engine_options o = opts(2, 64);
+    vr_engine_options o = fake_options(2, 64);
     vr_engine *e = fake_engine(&o, V, 256, 64, -1, NULL);
     if (!e) { failures++; return; }
     cap c[3];
@@ -281,7 +269,7 @@ static void test_abort(void) {
 /* 200 requests of random lengths through a KV cache sized for 10. */
 static void test_stress(void) {
     enum { N = 200 };
-    vr_engine_options o = opts(32, 256);
+    vr_engine_options o = fake_options(32, 256);
     o.max_num_queued_requests = 1000;
     int max_len = 160;
     vr_engine *e = fake_engine(&o, V, max_len, 10 * (max_len / 16), 5, NULL);
@@ -327,7 +315,7 @@ static void test_stress(void) {
 }
 
 static void test_admission_errors(void) {
-    vr_engine_options o = opts(4, 64);
+    vr_engine_options o = fake_options(4, 64);
     o.max_num_queued_requests = 2;
     vr_engine *e = fake_engine(&o, V, 100, 40, -1, NULL);
     if (!e) { failures++; return; }
@@ -362,7 +350,7 @@ static void test_admission_errors(void) {
     check_pool_clean(e, "admission");
     vr_engine_destroy(e);
     /* a KV cache that cannot hold one max-length request is refused */
-    vr_engine_options o2 = opts(4, 64);
+    vr_engine_options o2 = fake_options(4, 64);
     fake_model *m = NULL;
     CHECK(fake_engine(&o2, V, 1000, 10, -1, &m) == NULL, "tiny KV accepted");
 }
@@ -372,7 +360,7 @@ static void test_admission_errors(void) {
  * slots once never counted towards the load, the table filled with them and
  * the duplicate check of the next submit looped for ever. */
 static void test_id_churn(void) {
-    vr_engine_options o = opts(4, 64);
+    vr_engine_options o = fake_options(4, 64);
     vr_engine *e = fake_engine(&o, V, 100, 40, -1, NULL);
     if (!e) { failures++; return; }
     int32_t prompt[4];
@@ -396,7 +384,7 @@ static void test_id_churn(void) {
 
 /* stop_token_ids, EOS, min_tokens, max_tokens, logprobs, prompt logprobs. */
 static void test_stops_and_logprobs(void) {
-    vr_engine_options o = opts(8, 7);
+    vr_engine_options o = fake_options(8, 7);
     vr_engine *e = fake_engine(&o, V, 300, 100, -1, NULL);
     if (!e) { failures++; return; }
     int32_t prompt[40];
@@ -459,7 +447,7 @@ static void test_stops_and_logprobs(void) {
     check_pool_clean(e, "stops");
     vr_engine_destroy(e);
     /* EOS of the model ends a request unless ignore_eos */
-    vr_engine_options o2 = opts(8, 64);
+    vr_engine_options o2 = fake_options(8, 64);
     vr_engine *e2 = fake_engine(&o2, V, 300, 100, stop_id, NULL);
     cap c3 = {0}, c4 = {0};
     vr_sampling_params q = greedy(k + 3);
@@ -475,7 +463,7 @@ static void test_stops_and_logprobs(void) {
 
 static void test_embeddings(void) {
     for (int mean = 0; mean < 2; mean++) {
-        vr_engine_options o = opts(8, 16);
+        vr_engine_options o = fake_options(8, 16);
         o.pooling = mean ? "mean" : "last";
         vr_engine *e = fake_engine(&o, V, 300, 100, -1, NULL);
         if (!e) { failures++; continue; }
@@ -530,7 +518,7 @@ static void on_out_threaded(void *u, const vr_output_delta *d) {
 }
 
 static void test_thread(void) {
-    vr_engine_options o = opts(4, 32);
+    vr_engine_options o = fake_options(4, 32);
     o.no_thread = 0;
     vr_engine *e = fake_engine(&o, V, 300, 60, -1, NULL);
     if (!e) { failures++; return; }
@@ -575,7 +563,7 @@ static void on_out_order(void *u, const vr_output_delta *d) {
 
 static void test_priority(void) {
     for (int policy = 0; policy < 2; policy++) {
-        vr_engine_options o = opts(1, 64);
+        vr_engine_options o = fake_options(1, 64);
         o.scheduling_policy_priority = policy;
         vr_engine *e = fake_engine(&o, V, 200, 40, -1, NULL);
         if (!e) { failures++; continue; }

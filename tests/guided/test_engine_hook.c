@@ -81,14 +81,7 @@ static vr_sampling_params params(int req) {
 }
 
 static vr_engine *engine(int budget, int blocks) {
-    vr_engine_options o;
-    vr_engine_options_default(&o);
-    o.no_thread = 1;
-    o.quiet = 1;
-    o.log_stats = 0;
-    o.max_num_seqs = 16;
-    o.max_num_batched_tokens = budget;
-    o.block_size = 16;
+    vr_engine_options o = fake_options(16, budget);
     return fake_engine(&o, V, 160, blocks, EOS, NULL);
 }
 
