@@ -15,17 +15,26 @@ static int copy_out(const char *p, size_t n, char **out, size_t *out_len, char *
     return 0;
 }
 
+/* Parse tokenizer_config.json into a and find its top-level member key
+ * (*member NULL when absent or the document is not an object). */
+static int config_member(arena *a, const char *json, size_t len, const char *key, val **member,
+                         char *err, size_t errlen) {
+    arena_init(a, 4 * len + ((size_t)16 << 20));
+    val root;
+    if (json_parse(a, json, len, &root, err, errlen)) return -1;
+    *member = root.t == V_DICT ? dict_get_str(root.u.d, key, strlen(key)) : NULL;
+    return 0;
+}
+
 int vr_template_source_from_tokenizer_config(const char *json, size_t len, const char *name, int with_tools,
                                              char **out, size_t *out_len, char *err, size_t errlen) {
     char dummy[1];
     if (!err || !errlen) { err = dummy; errlen = sizeof dummy; }
     *out = NULL;
     arena a;
-    arena_init(&a, 4 * len + ((size_t)16 << 20));
-    val root;
+    val *ct;
     int rc = -1;
-    if (json_parse(&a, json, len, &root, err, errlen)) goto done;
-    val *ct = root.t == V_DICT ? dict_get_str(root.u.d, "chat_template", 13) : NULL;
+    if (config_member(&a, json, len, "chat_template", &ct, err, errlen)) goto done;
     if (!ct || ct->t == V_NONE) {
         snprintf(err, errlen, "tokenizer_config.json has no chat_template");
         goto done;
@@ -68,11 +77,9 @@ int vr_template_special_token(const char *json, size_t len, const char *key, cha
     if (!err || !errlen) { err = dummy; errlen = sizeof dummy; }
     *out = NULL;
     arena a;
-    arena_init(&a, 4 * len + ((size_t)16 << 20));
-    val root;
+    val *t;
     int rc = -1;
-    if (json_parse(&a, json, len, &root, err, errlen)) goto done;
-    val *t = root.t == V_DICT ? dict_get_str(root.u.d, key, strlen(key)) : NULL;
+    if (config_member(&a, json, len, key, &t, err, errlen)) goto done;
     /* a plain string, or an AddedToken object {"content": ...} */
     if (t && t->t == V_DICT) t = dict_get_str(t->u.d, "content", 7);
     if (!t || t->t != V_STR) {
