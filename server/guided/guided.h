@@ -42,6 +42,8 @@ struct vr_tokenizer;
 #define VR_JSCHEMA_MAX_PROPS 64   /* properties of one object */
 #define VR_JSCHEMA_MAX_ENUM 256   /* values of one enum */
 #define VR_JSCHEMA_MAX_ITEMS 4096 /* minItems / maxItems */
+#define VR_JSCHEMA_MAX_BYTES (1 << 20) /* enum / const texts and keys of one shape ($ref
+                                          targets count at every use) */
 #define VR_JNODE_ANY 0xFFFF       /* node index meaning "any JSON value" */
 
 enum { /* vr_jnode.types */
@@ -104,6 +106,11 @@ typedef struct vr_jshape {
 vr_jshape *vr_jshape_new(vr_jshape_kind kind, const char *const *names, int n_names, int max_calls,
                          char *err, size_t errlen);
 void vr_jshape_free(vr_jshape *s);
+/* s[0..n) as a JSON string's escaped bytes (with the quotes when quoted), the
+ * way the automaton expects a model to write a name, key or enum string:
+ * short escapes (\n, \t, ...) where JSON has them, \u00XX for other control
+ * bytes. NUL-terminated, malloc'd; NULL when out of memory. */
+char *vr_jshape_escape(const char *s, size_t n, int quoted, size_t *out_len);
 
 struct vr_json;
 /* Checks a JSON Schema against the supported subset (README.md) without

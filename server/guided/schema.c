@@ -13,6 +13,7 @@
 typedef struct {
     vr_jshape *s;
     const vr_json *doc_root; /* for $ref */
+    size_t bytes;            /* literal and key bytes so far (VR_JSCHEMA_MAX_BYTES) */
     char *err;
     size_t errlen;
 } ctx;
@@ -41,22 +42,7 @@ static int in_list(const char *const *l, const char *k) {
 
 /* s as the bytes between (and including) the quotes of a JSON string: the
  * model must write keys and enum strings exactly so. */
-static char *quote(const char *s, size_t n, size_t *out_len) {
-    char *o = malloc(n * 6 + 3);
-    if (!o) return NULL;
-    size_t k = 0;
-    o[k++] = '"';
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch == '"' || ch == '\\') { o[k++] = '\\'; o[k++] = (char)ch; }
-        else if (ch < 0x20) k += (size_t)snprintf(o + k, 7, "\\u%04x", ch);
-        else o[k++] = (char)ch;
-    }
-    o[k++] = '"';
-    o[k] = 0;
-    *out_len = k;
-    return o;
-}
+static char *quote(const char *s, size_t n, size_t *out_len) { return vr_jshape_escape(s, n, 1, out_len); }
 
 /* A scalar's canonical JSON text (numbers: shortest text that reads back). */
 static char *scalar_text(const vr_json *v, size_t *len) {
@@ -117,6 +103,19 @@ static int cmp_lit(const void *x, const void *y) {
     return strcmp(*(const char *const *)x, *(const char *const *)y);
 }
 
+/* The vr_jnode.types bit(s) a literal satisfies (an integer is a number too;
+ * a number with no fraction is an integer, as JSON Schema counts it). */
+static uint8_t lit_type(const vr_json *v) {
+    switch (v->type) {
+    case VR_JSON_NULL: return VR_JT_NULL;
+    case VR_JSON_BOOL: return VR_JT_BOOL;
+    case VR_JSON_INT: return VR_JT_INT | VR_JT_NUM;
+    case VR_JSON_DOUBLE: return (uint8_t)(VR_JT_NUM | (v->u.d == floor(v->u.d) ? VR_JT_INT : 0));
+    case VR_JSON_STRING: return VR_JT_STR;
+    default: return 0;
+    }
+}
+
 static int compile_lits(ctx *c, vr_jnode *n, const vr_json *vals, size_t nv, const char *path) {
     if (nv == 0) FAIL("%s.enum: an empty enum allows nothing", path);
     if (nv > VR_JSCHEMA_MAX_ENUM) FAIL("%s.enum: at most %d values", path, VR_JSCHEMA_MAX_ENUM);
@@ -132,8 +131,15 @@ static int compile_lits(ctx *c, vr_jnode *n, const vr_json *vals, size_t nv, con
         char *t = scalar_text(v, &len);
         if (!t) FAIL("out of memory");
         if (len > 65535) { free(t); FAIL("%s: an enum / const value is too long", path); }
+        if (!(n->types & lit_type(v))) { free(t); continue; } /* the schema's type excludes it */
+        c->bytes += len;
+        if (c->bytes > VR_JSCHEMA_MAX_BYTES) {
+            free(t);
+            FAIL("%s: the schema's enum / const values and keys exceed %d bytes", path, VR_JSCHEMA_MAX_BYTES);
+        }
         n->lits[n->n_lits++] = t;
     }
+    if (n->n_lits == 0) FAIL("%s: no enum / const value has the schema's type", path);
     qsort(n->lits, (size_t)n->n_lits, sizeof *n->lits, cmp_lit);
     int k = 0; /* distinct: the automaton narrows a sorted range */
     for (int i = 0; i < n->n_lits; i++) {
@@ -265,6 +271,9 @@ static int compile_props(ctx *c, uint16_t self, const vr_json *sch, const char *
         }
         n->props[i].node = child;
         n->n_props++;
+        c->bytes += n->props[i].len;
+        if (c->bytes > VR_JSCHEMA_MAX_BYTES)
+            FAIL("%s: the schema's enum / const values and keys exceed %d bytes", path, VR_JSCHEMA_MAX_BYTES);
     }
     for (size_t i = 0; req && i < req->u.arr.n; i++) {
         const vr_json *x = &req->u.arr.items[i];
@@ -349,7 +358,7 @@ static int compile(ctx *c, const vr_json *sch, const char *path, int depth, uint
 
 int vr_jschema_compile(vr_jshape *s, const vr_json *schema, const char *path, int root_object, uint16_t *node,
                        char *err, size_t errlen) {
-    ctx cx = {s, schema, err, errlen}, *c = &cx;
+    ctx cx = {.s = s, .doc_root = schema, .err = err, .errlen = errlen}, *c = &cx;
     if (!schema) FAIL("%s: missing", path);
     if (compile(c, schema, path, 0, node)) return -1;
     /* the root is a container: the automaton knows the value is complete

@@ -5,19 +5,21 @@
 
 #include "server/guided/guided.h"
 
-/* The name as it appears between the quotes of a JSON string: the model
- * writes it escaped, the automaton compares bytes. */
-static char *json_escape(const char *s, size_t *out_len) {
-    size_t n = strlen(s);
-    char *o = malloc(n * 6 + 1);
+char *vr_jshape_escape(const char *s, size_t n, int quoted, size_t *out_len) {
+    char *o = malloc(n * 6 + 3);
     if (!o) return NULL;
     size_t k = 0;
+    if (quoted) o[k++] = '"';
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
+        const char *sh = c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r"
+                       : c == '\b' ? "\\b" : c == '\f' ? "\\f" : NULL;
         if (c == '"' || c == '\\') { o[k++] = '\\'; o[k++] = (char)c; }
+        else if (sh) { o[k++] = sh[0]; o[k++] = sh[1]; }
         else if (c < 0x20) k += (size_t)snprintf(o + k, 7, "\\u%04x", c);
         else o[k++] = (char)c;
     }
+    if (quoted) o[k++] = '"';
     o[k] = 0;
     *out_len = k;
     return o;
@@ -49,7 +51,7 @@ vr_jshape *vr_jshape_new(vr_jshape_kind kind, const char *const *names, int n_na
             return NULL;
         }
         size_t len;
-        char *e = json_escape(names[i], &len);
+        char *e = vr_jshape_escape(names[i], strlen(names[i]), 0, &len);
         if (!e) goto oom;
         if (len > 65535) {
             free(e);
@@ -92,7 +94,7 @@ vr_jshape *vr_jshape_new_schema(const struct vr_json *schema, const char *path, 
 int vr_jshape_set_tool_schema(vr_jshape *s, const char *name, const struct vr_json *schema, const char *path,
                               char *err, size_t errlen) {
     size_t len;
-    char *e = json_escape(name, &len);
+    char *e = vr_jshape_escape(name, strlen(name), 0, &len);
     if (!e) {
         snprintf(err, errlen, "out of memory");
         return -1;

@@ -84,13 +84,10 @@ void vr_route_chat(vr_server *s, vr_http_conn *c, const vr_http_req *r) {
     const vr_json *rf_type = vr_jget(vr_jget(body, "response_format"), "type");
     int json_object = !forced && rf_type && rf_type->type == VR_JSON_STRING &&
                       (!strcmp(rf_type->u.str.s, "json_object") || !strcmp(rf_type->u.str.s, "json_schema"));
-    /* Once the value is complete only EOS may follow, which min_tokens
-     * would forbid: refuse the pair rather than emit text after the JSON. */
-    if ((forced || json_object) && p.sp.min_tokens > 0) {
-        vr_field_fail(&e, "min_tokens", "min_tokens cannot be used with %s: the JSON may be complete before it",
-                      json_object ? "response_format json_object / json_schema" : "tool_choice \"required\" or a named function");
+    if ((forced || json_object) &&
+        vr_check_constrained_params(&p, json_object ? "response_format json_object / json_schema"
+                                                    : "tool_choice \"required\" or a named function", &e))
         goto bad;
-    }
     prep = vr_prep_new(s);
     if (!prep) {
         vr_send_error(c, 500, NULL, "out of memory");

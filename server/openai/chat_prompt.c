@@ -111,12 +111,18 @@ int vr_chat_context(vr_server *s, const vr_json *body, vr_sbuf *ctx, int *contin
     if (tools && tools->type != VR_JSON_NULL) {
         if (tools->type != VR_JSON_ARRAY)
             return vr_field_fail(e, "tools", "tools must be an array, not %s", vr_jtype_name(tools->type));
+        /* bounded: a forced tool choice matches names byte by byte at every
+         * decoding step, on the engine thread every request shares */
+        if (tools->u.arr.n > VR_MAX_TOOLS)
+            return vr_field_fail(e, "tools", "at most %d tools (got %zu)", VR_MAX_TOOLS, tools->u.arr.n);
         for (size_t i = 0; i < tools->u.arr.n; i++) {
             const vr_json *t = &tools->u.arr.items[i];
             const vr_json *fn = vr_jget(t, "function");
             const vr_json *name = vr_jget(fn, "name");
             if (t->type != VR_JSON_OBJECT || !fn || fn->type != VR_JSON_OBJECT || !name || name->type != VR_JSON_STRING)
                 return vr_field_fail(e, "tools", "tools[%zu] must be {\"type\":\"function\",\"function\":{\"name\":...}}", i);
+            if (name->u.str.len == 0)
+                return vr_field_fail(e, "tools", "tools[%zu].function.name must not be empty", i);
             const vr_json *type = vr_jget(t, "type");
             if (type && !str_eq(type, "function"))
                 return vr_field_fail(e, "tools", "tools[%zu].type must be \"function\"", i);

@@ -89,14 +89,10 @@ void vr_route_completions(vr_server *s, vr_http_conn *c, const vr_http_req *r) {
     int has_ids = 0;
     if (vr_parse_params(s, body, VR_API_COMPLETION, &p, &e)) goto bad;
     /* response_format json_object / json_schema (checked by params.c): the
-     * text is constrained (server/guided); only EOS may follow the value,
-     * which min_tokens would forbid */
+     * text is constrained (server/guided) */
     const char *rf = vr_jstring(vr_jget(vr_jget(body, "response_format"), "type"));
     int json = rf && (!strcmp(rf, "json_object") || !strcmp(rf, "json_schema"));
-    if (json && p.sp.min_tokens > 0) {
-        vr_field_fail(&e, "min_tokens", "min_tokens cannot be used with response_format %s: the JSON may be complete before it", rf);
-        goto bad;
-    }
+    if (json && vr_check_constrained_params(&p, "response_format json_object / json_schema", &e)) goto bad;
     prep = vr_prep_new(s);
     if (!prep) {
         vr_send_error(c, 500, NULL, "out of memory");

@@ -25,6 +25,7 @@ int vr_field_fail(vr_field_err *e, const char *param, const char *fmt, ...) __at
 /* ---- sampling / request options (params.c) ---- */
 
 #define VR_MAX_STOP 64
+#define VR_MAX_TOOLS 1024 /* tools in one chat request */
 
 typedef struct vr_req_params {
     vr_sampling_params sp;
@@ -47,6 +48,8 @@ typedef struct vr_req_params {
 typedef enum { VR_API_CHAT, VR_API_COMPLETION, VR_API_EMBEDDING } vr_api;
 
 int vr_parse_params(vr_server *s, const vr_json *body, vr_api api, vr_req_params *p, vr_field_err *e);
+/* 400 unless p suits a constrained (JSON-shaped) output; `what` names it. */
+int vr_check_constrained_params(const vr_req_params *p, const char *what, vr_field_err *e);
 void vr_req_params_free(vr_req_params *p);
 
 /* ---- chat prompt (chat_prompt.c) ---- */

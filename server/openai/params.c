@@ -271,3 +271,14 @@ void vr_req_params_free(vr_req_params *p) {
     free(p->bias_vals);
     memset(p, 0, sizeof *p);
 }
+
+/* A constrained output (server/guided) allows only EOS once its JSON value
+ * is complete: min_tokens would forbid that EOS and ignore_eos would not
+ * stop on it, so either would burn tokens after the value. */
+int vr_check_constrained_params(const vr_req_params *p, const char *what, vr_field_err *e) {
+    if (p->sp.min_tokens > 0)
+        return vr_field_fail(e, "min_tokens", "min_tokens cannot be used with %s: the JSON may be complete before it", what);
+    if (p->sp.ignore_eos)
+        return vr_field_fail(e, "ignore_eos", "ignore_eos cannot be used with %s: generation must end with the JSON value", what);
+    return 0;
+}

@@ -178,7 +178,7 @@ test('response_format json_object: the content is one JSON object; stream agrees
   assert.equal(res.status, 400);
 });
 
-test('bad requests: 400 naming tool_choice (or min_tokens)', async () => {
+test('bad requests: 400 naming tool_choice (or min_tokens, ignore_eos, tools)', async () => {
   const bad = async (body, re) => {
     const res = await fetch(srv.base + '/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ messages: msgs, max_tokens: 5, ...body }) });
@@ -200,6 +200,24 @@ test('bad requests: 400 naming tool_choice (or min_tokens)', async () => {
       body: JSON.stringify({ messages: msgs, max_tokens: 5, ...body }) });
     assert.equal(res.status, 400);
     assert.equal((await res.json()).error.param, 'min_tokens');
+  }
+  // ignore_eos would not stop on that EOS: tokens burnt after the value
+  for (const body of [{ tools, tool_choice: 'required', ignore_eos: true }, { response_format: { type: 'json_object' }, ignore_eos: true }]) {
+    const res = await fetch(srv.base + '/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: msgs, max_tokens: 5, ...body }) });
+    assert.equal(res.status, 400);
+    assert.equal((await res.json()).error.param, 'ignore_eos');
+  }
+  // tools themselves: an empty name, and more than the server takes
+  const tool = (name) => ({ type: 'function', function: { name, parameters: { type: 'object' } } });
+  for (const [list, re] of [[[tool('')], /tools\[0\]\.function\.name must not be empty/],
+    [Array.from({ length: 1025 }, (_, i) => tool('f' + i)), /at most 1024 tools/]]) {
+    const res = await fetch(srv.base + '/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: msgs, max_tokens: 5, tools: list, tool_choice: 'required' }) });
+    assert.equal(res.status, 400);
+    const e = (await res.json()).error;
+    assert.equal(e.param, 'tools');
+    assert.match(e.message, re);
   }
   // the server still serves
   const r = await client.chat.completions.create({ messages: msgs, max_tokens: 2 });

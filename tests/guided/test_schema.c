@@ -45,6 +45,9 @@ typedef struct { const char *schema, *text; int want; } acase;
 #define ARR "{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"minItems\":1,\"maxItems\":2}"
 #define REF "{\"$defs\":{\"pt\":{\"type\":\"object\",\"properties\":{\"x\":{\"type\":\"number\"}},\"required\":[\"x\"]}},\"type\":\"object\",\"properties\":{\"a\":{\"$ref\":\"#/$defs/pt\"},\"b\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/pt\"}}},\"required\":[\"a\",\"b\"]}"
 #define ANYOF "{\"type\":\"object\",\"properties\":{\"a\":{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"null\"}],\"default\":null},\"b\":{\"anyOf\":[{\"type\":\"integer\"},{\"type\":\"array\",\"items\":{\"enum\":[\"x\"]}},{\"type\":\"object\",\"properties\":{\"k\":{\"const\":true}},\"required\":[\"k\"]}]}},\"required\":[\"a\",\"b\"]}"
+/* enum values outside the schema's type are dropped; a control byte in a
+ * string takes JSON's short escape */
+#define TYPED_ENUM "{\"type\":\"object\",\"properties\":{\"e\":{\"type\":\"string\",\"enum\":[\"a\",1,\"b\\nc\"]},\"n\":{\"type\":\"integer\",\"enum\":[2.0,2.5]}},\"required\":[\"e\",\"n\"]}"
 #define ANYV "{\"type\":\"object\",\"properties\":{\"v\":{},\"o\":{\"type\":\"object\"}},\"required\":[\"v\",\"o\"]}"
 
 static const acase cases[] = {
@@ -111,6 +114,10 @@ static const acase cases[] = {
     {ANYV, "{\"v\":\"s\",\"o\":{}}", 1},
     {ANYV, "{\"v\":3,\"o\":{}}", 1},
     {ANYV, "{\"v\":3,\"o\":[]}", -1},
+    {TYPED_ENUM, "{\"e\":\"a\",\"n\":2}", 1}, /* 2.0 is written 2 */
+    {TYPED_ENUM, "{\"e\":\"b\\nc\",\"n\":2}", 1},
+    {TYPED_ENUM, "{\"e\":1", -1},           /* 1 is not a string */
+    {TYPED_ENUM, "{\"e\":\"a\",\"n\":2.5", -1}, /* 2.5 is not an integer */
     {NULL, NULL, 0},
 };
 
@@ -141,12 +148,39 @@ static const rcase rejects[] = {
     {"{\"type\":\"array\",\"minItems\":3,\"maxItems\":2}", "minItems is greater"},
     {"{\"type\":\"array\",\"maxItems\":-1}", "maxItems"},
     {"{\"type\":\"object\",\"properties\":{\"a\":{\"enum\":[]}}}", "empty enum"},
+    {"{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"enum\":[1,null]}}}",
+     "schema.properties.a: no enum / const value has the schema's type"},
     {"false", "allows nothing"},
     {"[]", "must be an object"},
     {NULL, NULL},
 };
 
+/* A $ref target is compiled at every use: the bytes of its enum values count
+ * each time, so a schema cannot multiply a large enum into gigabytes. */
+static void budget_check(void) {
+    size_t cap = 300000;
+    char *sch = malloc(cap), *p = sch;
+    p += sprintf(p, "{\"$defs\":{\"big\":{\"enum\":[");
+    for (int v = 0; v < 200; v++) {
+        p += sprintf(p, "%s\"%04d", v ? "," : "", v);
+        memset(p, 'x', 1000);
+        p += 1000;
+        *p++ = '"';
+    }
+    p += sprintf(p, "]}},\"type\":\"object\",\"properties\":{");
+    for (int k = 0; k < 8; k++) p += sprintf(p, "%s\"k%d\":{\"$ref\":\"#/$defs/big\"}", k ? "," : "", k);
+    p += sprintf(p, "}}");
+    vr_jdoc *d = parse(sch);
+    char err[256] = "";
+    vr_jshape *s = d ? vr_jshape_new_schema(vr_jdoc_root(d), "schema", 0, err, sizeof err) : NULL;
+    CHECK(d && !s && strstr(err, "exceed"), "8 uses of a 200 KB enum: expected the byte limit, got '%s'", err);
+    vr_jshape_free(s);
+    vr_jdoc_free(d);
+    free(sch);
+}
+
 static void compile_checks(void) {
+    budget_check();
     for (int i = 0; rejects[i].schema; i++) {
         vr_jdoc *d = parse(rejects[i].schema);
         char err[256] = "";
