@@ -222,6 +222,7 @@ static vr_jshape *tool_shape(vr_gen *g, const char *named, char *err, size_t err
                              : vr_jshape_new(VR_JSHAPE_TOOL_CALLS, g->tool_names, (int)g->n_tool_names, g->max_calls,
                                              err, errlen);
     if (!named && !shape) return NULL;
+    int warned = 0;
     for (size_t i = 0; i < vr_jlen(tools); i++) {
         const vr_json *fn = vr_jget(vr_jat(tools, i), "function");
         const char *name = vr_jstring(vr_jget(fn, "name"));
@@ -236,8 +237,10 @@ static vr_jshape *tool_shape(vr_gen *g, const char *named, char *err, size_t err
             continue;
         }
         if (!strcmp(why, "out of memory")) break;
-        fprintf(stderr, "WARNING vireo: %s: %s; that function's arguments are only held to be a JSON object\n", g->id,
-                why);
+        /* one line per request, however many tools the client sent */
+        if (!warned++)
+            fprintf(stderr, "WARNING vireo: %s: %s; that function's arguments (and those of any other tool beyond "
+                            "the supported schema subset) are only held to be a JSON object\n", g->id, why);
     }
     return shape ? shape : vr_jshape_new(VR_JSHAPE_OBJECT, NULL, 0, 0, err, errlen);
 }

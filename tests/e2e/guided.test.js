@@ -247,3 +247,16 @@ test('with a reasoning parser and auto tool choice configured: still constrained
     assert.equal(await other.stop(), 0);
   }
 });
+
+test('tools beyond the schema subset: held to any object, one warning per request', async () => {
+  const odd = (name) => ({ type: 'function', function: { name,
+    parameters: { type: 'object', properties: { id: { type: 'string', format: 'uuid' } } } } });
+  const before = (srv.log().match(/beyond the supported schema subset/g) || []).length;
+  const r = await client.chat.completions.create({ messages: msgs, tools: [odd('a'), odd('b'), odd('c')],
+    tool_choice: 'required', max_tokens: 3, temperature: 0 });
+  assert.equal(r.choices.length, 1);
+  await new Promise((res) => setTimeout(res, 100)); // let the log line arrive
+  const lines = srv.log().split('\n').filter((l) => l.includes('beyond the supported schema subset'));
+  assert.equal(lines.length - before, 1);
+  assert.match(lines[lines.length - 1], /tools\[0\]\.function\.parameters\.properties\.id: unsupported JSON Schema keyword 'format'/);
+});
