@@ -9,6 +9,11 @@
 #include "internal.h"
 #include "json/json.h"
 
+/* Largest tokenizer.json / tokenizer_config.json read: real ones are tens of
+ * MB; a bound keeps a wrong path (a device, a FIFO, a growing file) from
+ * eating memory. */
+#define VR_TOK_MAX_FILE ((size_t)256 << 20)
+
 /* Reads a whole file into a buffer with JSON-parser padding after it (so
  * the parser can read it in place, without a copy). */
 static int read_file(const char *path, char **out, size_t *len, char *err, size_t errlen) {
@@ -20,6 +25,7 @@ static int read_file(const char *path, char **out, size_t *len, char *err, size_
     struct stat st;
     size_t pad = vr_jcur_padding(), cap = 0, n = 0;
     if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) cap = (size_t)st.st_size + 1;
+    if (cap > VR_TOK_MAX_FILE) cap = VR_TOK_MAX_FILE; /* a bigger file fails in the loop below */
     if (cap < 4096) cap = 4096;
     char *p = malloc(cap + pad);
     for (;;) {
@@ -31,6 +37,13 @@ static int read_file(const char *path, char **out, size_t *len, char *err, size_
         size_t r = fread(p + n, 1, cap - n, f);
         n += r;
         if (n < cap) break;
+        if (cap >= VR_TOK_MAX_FILE) {
+            free(p);
+            fclose(f);
+            vr_tok_set_err(err, errlen, "%s: larger than %zu MiB, not a tokenizer file", path,
+                           VR_TOK_MAX_FILE >> 20);
+            return -1;
+        }
         char *q = realloc(p, cap * 2 + pad); /* the file grew (or is not a regular file) */
         if (!q) free(p);
         p = q;

@@ -316,6 +316,8 @@ static void test_malformed(void) {
     CHECK(vr_tokenizer_load_json(good, strlen(good), "{\"chat_template\": 5}", 20, &t, err, sizeof err) != 0, "bad config");
     CHECK(vr_tokenizer_load_json(good, strlen(good), "[", 1, &t, err, sizeof err) != 0, "truncated config");
     CHECK(vr_tokenizer_load("/nonexistent/dir", &t, err, sizeof err) != 0 && strstr(err, "/nonexistent"), "missing path: %s", err);
+    /* an endless file (a device given as the path) is refused by size, not read until memory runs out */
+    CHECK(vr_tokenizer_load("/dev/zero", &t, err, sizeof err) != 0 && strstr(err, "larger than"), "/dev/zero: %s", err);
     /* truncations of a real fixture at many points */
     char path[1024];
     snprintf(path, sizeof path, "%s/bert-tiny/tokenizer.json", fixtures);
