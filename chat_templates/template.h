@@ -50,20 +50,9 @@ int vr_template_render(const vr_template *t, const char *context_json, size_t le
                        const vr_template_limits *limits, char **out, size_t *out_len,
                        char *err, size_t errlen);
 
-/* The chat template source held by tokenizer_config.json text, chosen as
- * transformers does: "chat_template" when it is a string; when it is a list
- * of {"name", "template"}: the entry called `name` if name is not NULL (an
- * error when missing), else "tool_use" when with_tools and present, else
- * "default". *out is malloc'd and NUL-terminated; the caller frees it.
- * Returns nonzero with err when there is no usable template. */
-int vr_template_source_from_tokenizer_config(const char *json, size_t len, const char *name, int with_tools,
-                                             char **out, size_t *out_len, char *err, size_t errlen);
-
-/* A special token of tokenizer_config.json (key "bos_token", "eos_token",
- * "unk_token", "pad_token", ...), given there as a string or as an
- * AddedToken object {"content": ...}. Returns 0 and a malloc'd string, 1
- * when the key is absent or null (*out NULL), -1 on bad JSON. */
-int vr_template_special_token(const char *json, size_t len, const char *key, char **out, char *err, size_t errlen);
+/* Where a model's template and special tokens come from: tokenizer_config.json
+ * is read with the tokenizer (vr_tokenizer_chat_template,
+ * vr_tokenizer_special_token in tokenizer/tokenizer.h). */
 
 #ifdef __cplusplus
 }

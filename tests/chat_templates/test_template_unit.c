@@ -240,30 +240,6 @@ static void test_api_edges(void) {
     vr_template_free(t);
 }
 
-static void test_sources(void) {
-    char *out, err[256];
-    size_t n;
-    const char *plain = "{\"bos_token\": \"<s>\", \"eos_token\": {\"__type\": \"AddedToken\", \"content\": \"</s>\"}, \"chat_template\": \"{{ x }}\"}";
-    CHECK(vr_template_source_from_tokenizer_config(plain, strlen(plain), NULL, 0, &out, &n, err, sizeof err) == 0 && strcmp(out, "{{ x }}") == 0 && n == 7, "plain chat_template");
-    free(out);
-    const char *list = "{\"chat_template\": [{\"name\": \"default\", \"template\": \"D\"}, {\"name\": \"tool_use\", \"template\": \"T\"}, {\"name\": \"rag\", \"template\": \"R\"}]}";
-    CHECK(vr_template_source_from_tokenizer_config(list, strlen(list), NULL, 0, &out, &n, err, sizeof err) == 0 && strcmp(out, "D") == 0, "list default");
-    free(out);
-    CHECK(vr_template_source_from_tokenizer_config(list, strlen(list), NULL, 1, &out, &n, err, sizeof err) == 0 && strcmp(out, "T") == 0, "list tool_use");
-    free(out);
-    CHECK(vr_template_source_from_tokenizer_config(list, strlen(list), "rag", 1, &out, &n, err, sizeof err) == 0 && strcmp(out, "R") == 0, "list named");
-    free(out);
-    CHECK(vr_template_source_from_tokenizer_config(list, strlen(list), "nope", 0, &out, &n, err, sizeof err) != 0 && out == NULL && strstr(err, "nope"), "list missing name");
-    const char *none = "{\"bos_token\": null}";
-    CHECK(vr_template_source_from_tokenizer_config(none, strlen(none), NULL, 0, &out, &n, err, sizeof err) != 0 && strstr(err, "no chat_template"), "no template");
-    CHECK(vr_template_special_token(plain, strlen(plain), "bos_token", &out, err, sizeof err) == 0 && strcmp(out, "<s>") == 0, "bos string");
-    free(out);
-    CHECK(vr_template_special_token(plain, strlen(plain), "eos_token", &out, err, sizeof err) == 0 && strcmp(out, "</s>") == 0, "eos AddedToken");
-    free(out);
-    CHECK(vr_template_special_token(none, strlen(none), "bos_token", &out, err, sizeof err) == 1 && out == NULL, "null token");
-    CHECK(vr_template_special_token("{", 1, "bos_token", &out, err, sizeof err) == -1, "bad JSON");
-}
-
 typedef struct job { const vr_template *t; const char *ctx; const char *want; int ok; } job;
 
 static void *render_many(void *arg) {
@@ -303,7 +279,6 @@ int main(void) {
     test_errors();
     test_hostile();
     test_api_edges();
-    test_sources();
     test_threads();
     printf("%d checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;
